@@ -63,14 +63,15 @@ func component(importPath string) string {
 // allowed lists, per component, which other components of ours it may import
 // (DESIGN.md section 2). A component may always import its own subpackages.
 var allowed = map[string][]string{
-	"erasure": {},
-	"sse":     {},
-	"node":    {"erasure"},
-	"cluster": {"erasure"},
-	"gateway": {"erasure", "sse", "node", "cluster"},
-	"cmd":     {"erasure", "sse", "node", "cluster", "gateway"},
-	"tests":   {"erasure", "sse", "node", "cluster", "gateway", "cmd"},
-	"deploy":  {"erasure", "sse", "node", "cluster", "gateway", "cmd"},
+	"internal": {},
+	"erasure":  {},
+	"sse":      {},
+	"node":     {"erasure"},
+	"cluster":  {"erasure"},
+	"gateway":  {"erasure", "sse", "node", "cluster"},
+	"cmd":      {"erasure", "sse", "node", "cluster", "gateway"},
+	"tests":    {"erasure", "sse", "node", "cluster", "gateway", "cmd"},
+	"deploy":   {"erasure", "sse", "node", "cluster", "gateway", "cmd"},
 }
 
 // leafForbidden are third-party or standard packages the leaf components must not use:
@@ -103,6 +104,8 @@ func TestLintLayeringRules(t *testing.T) {
 		{"sse uses slog", listedPackage{ImportPath: module + "/sse", Imports: []string{"log/slog"}}, true},
 		{"erasure uses pebble", listedPackage{ImportPath: module + "/erasure", Imports: []string{"github.com/cockroachdb/pebble/v2"}}, true},
 		{"gateway uses everything", listedPackage{ImportPath: module + "/gateway", Imports: []string{module + "/node", module + "/cluster", module + "/sse", "net/http"}}, false},
+		{"shared internal leaf", listedPackage{ImportPath: module + "/node", Imports: []string{module + "/internal/pki"}}, false},
+		{"internal leaf uses node", listedPackage{ImportPath: module + "/internal/pki", Imports: []string{module + "/node"}}, true},
 		{"unknown component", listedPackage{ImportPath: module + "/misc"}, true},
 		{"own subpackage", listedPackage{ImportPath: module + "/sse", TestImports: []string{module + "/sse/ssetest"}}, false},
 	}
@@ -127,7 +130,8 @@ func layeringViolations(pkgs []listedPackage) []string {
 		for _, imp := range imports {
 			if strings.HasPrefix(imp, module+"/") || imp == module {
 				to := component(imp)
-				if to == from || contains(ok, to) {
+				// Module-root internal packages are shared leaves anyone may use.
+				if to == from || to == "internal" || contains(ok, to) {
 					continue
 				}
 				out = append(out, fmt.Sprintf("%s imports %s: %s may not depend on %s (DESIGN.md section 2)", p.ImportPath, imp, from, to))

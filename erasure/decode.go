@@ -1,0 +1,227 @@
+package erasure
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"sync"
+)
+
+// FaultsMax bounds the faults a Report lists; more are only counted.
+const FaultsMax = 64
+
+// Source is a stored object to decode.
+type Source struct {
+	VersionID [16]byte // the object version the shards must belong to
+	Size      int64    // object size in bytes, as returned by Encode
+	// Shards has k+m entries; nil marks a missing shard. Shards[i] reads shard i's
+	// stored stream (header and frames) at stream offsets. Decode calls ReadAt from
+	// several goroutines at once, at most one call per shard at a time.
+	Shards []io.ReaderAt
+}
+
+// Report lists the shard faults a Decode met, so the caller can queue healing.
+// Missing (nil) sources are not faults.
+type Report struct {
+	Faults  []*ShardError // read errors and corrupt blocks, in the order found, at most FaultsMax
+	Dropped int           // faults found beyond FaultsMax
+}
+
+// BadShards returns the sorted indexes of the shards with faults in r.
+func (r *Report) BadShards() []int {
+	var out []int
+	for _, f := range r.Faults {
+		if !slices.Contains(out, f.Shard) {
+			out = append(out, f.Shard)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// shard state within one stripe of a decode
+const (
+	unread uint8 = iota
+	good
+	bad
+)
+
+// Decode writes the object bytes [off, off+n) of src to w. It reads only the stripes
+// that cover the range and, while every needed data block reads and verifies, only the
+// data shards that cover it, one frame per shard and stripe (concurrently when a stripe
+// needs several shards). Every block read is verified against src.VersionID, its shard
+// index and its position (Header.VerifyFrame). A missing shard, a read error or a
+// corrupt block is replaced by reconstruction from other shards; a shard with a read
+// error is not asked again during this call. The faults are listed in the Report even
+// when Decode succeeds.
+//
+// When a stripe has fewer than k usable shards Decode fails with ErrTooFewShards joined
+// with that stripe's faults (so IsCorrupt tells whether corruption was involved), after
+// writing the bytes of the earlier stripes. Other errors: ErrShardCount, ErrInvalidRange
+// (off, n or Size out of bounds), and w's errors.
+func (c *Codec) Decode(w io.Writer, src Source, off, n int64) (Report, error) {
+	var rep Report
+	g := c.g
+	if len(src.Shards) != g.TotalShards() {
+		return rep, fmt.Errorf("%w: %d sources for %v", ErrShardCount, len(src.Shards), g)
+	}
+	if src.Size < 0 || src.Size > ObjectSizeMax || off < 0 || n < 0 || off > src.Size || n > src.Size-off {
+		return rep, fmt.Errorf("%w: [%d, +%d) of a %d-byte object", ErrInvalidRange, off, n, src.Size)
+	}
+	if n == 0 {
+		return rep, nil
+	}
+	d := decoder{c: c, src: src, rep: &rep, st: c.getStripe(), state: make([]uint8, g.TotalShards())}
+	defer c.putStripe(d.st)
+	for s := off / g.StripeSize(); s*g.StripeSize() < off+n; s++ {
+		if err := d.stripe(w, s, off, off+n); err != nil {
+			return rep, err
+		}
+	}
+	return rep, nil
+}
+
+type decoder struct {
+	c     *Codec
+	src   Source
+	rep   *Report
+	st    *stripe
+	state []uint8 // per shard, for the current stripe
+	dead  []bool  // per shard: not to be read again in this decode; allocated on first need
+}
+
+// stripe decodes stripe s and writes its part of [lo, hi) to w.
+func (d *decoder) stripe(w io.Writer, s, lo, hi int64) error {
+	g, st := d.c.g, d.st
+	k, total := g.DataShards, g.TotalShards()
+	blockLen := blockLen(g, d.src.Size, s)
+	base := s * g.StripeSize()
+	first, last := max(lo, base), min(hi, base+int64(k*blockLen))
+	jlo, jhi := int((first-base)/int64(blockLen)), int((last-1-base)/int64(blockLen))
+
+	for i := range total {
+		d.state[i] = unread
+		if d.src.Shards[i] == nil || (d.dead != nil && d.dead[i]) {
+			d.state[i] = bad
+		}
+	}
+	var faults []error
+	need := st.need[:0]
+	for j := jlo; j <= jhi; j++ {
+		if d.state[j] == unread {
+			need = append(need, j)
+		}
+	}
+	faults = d.fetch(need, s, blockLen, faults)
+	missing := false
+	for j := jlo; j <= jhi; j++ {
+		missing = missing || d.state[j] != good
+	}
+	if missing {
+		// Read more shards, data first, until k blocks verify.
+		for {
+			have := 0
+			need = need[:0]
+			for i := range total {
+				if d.state[i] == good {
+					have++
+				}
+			}
+			if have >= k {
+				break
+			}
+			for i := 0; i < total && len(need) < k-have; i++ {
+				if d.state[i] == unread {
+					need = append(need, i)
+				}
+			}
+			if len(need) == 0 {
+				err := fmt.Errorf("%w: stripe %d: %d of %d shards usable", ErrTooFewShards, s, have, k)
+				return errors.Join(append([]error{err}, faults...)...)
+			}
+			faults = d.fetch(need, s, blockLen, faults)
+		}
+		for i := range total {
+			if d.state[i] == good {
+				st.shards[i] = st.block(i, blockLen)
+			} else {
+				st.shards[i] = st.block(i, 0) // empty with capacity: rebuilt in place
+			}
+			st.want[i] = i >= jlo && i <= jhi && d.state[i] != good
+		}
+		if err := d.c.enc.ReconstructSome(st.shards, st.want[:k]); err != nil {
+			panic(fmt.Sprintf("erasure: reconstruct of a %v stripe with k verified shards failed: %v", g, err))
+		}
+	} else {
+		for j := jlo; j <= jhi; j++ {
+			st.shards[j] = st.block(j, blockLen)
+		}
+	}
+	for j := jlo; j <= jhi; j++ {
+		start := base + int64(j*blockLen)
+		a, b := max(first, start)-start, min(last, start+int64(blockLen))-start
+		if _, err := w.Write(st.shards[j][a:b]); err != nil {
+			return fmt.Errorf("erasure: write output: %w", err)
+		}
+	}
+	return nil
+}
+
+// fetch reads and verifies frame s of the listed shards, concurrently when there are
+// several, sets their state and records faults (appending them to faults).
+func (d *decoder) fetch(idx []int, s int64, blockLen int, faults []error) []error {
+	switch len(idx) {
+	case 0:
+		return faults
+	case 1:
+		d.st.errs[idx[0]] = d.read(idx[0], s, blockLen)
+	default:
+		var wg sync.WaitGroup
+		for _, i := range idx {
+			wg.Go(func() { d.st.errs[i] = d.read(i, s, blockLen) })
+		}
+		wg.Wait()
+	}
+	for _, i := range idx {
+		err := d.st.errs[i]
+		d.st.errs[i] = nil
+		if err == nil {
+			d.state[i] = good
+			continue
+		}
+		d.state[i] = bad
+		se, ok := err.(*ShardError)
+		if !ok || se.Shard != i {
+			se = &ShardError{Shard: i, Block: s, Err: err}
+		}
+		if !IsCorrupt(err) {
+			if d.dead == nil {
+				d.dead = make([]bool, len(d.state))
+			}
+			d.dead[i] = true
+		}
+		faults = append(faults, se)
+		if len(d.rep.Faults) < FaultsMax {
+			d.rep.Faults = append(d.rep.Faults, se)
+		} else {
+			d.rep.Dropped++
+		}
+	}
+	return faults
+}
+
+// read reads frame s of shard i into the stripe buffer and verifies it.
+func (d *decoder) read(i int, s int64, blockLen int) error {
+	frame := d.st.frame(i, blockLen)
+	n, err := d.src.Shards[i].ReadAt(frame, FrameOffset(d.c.g, s))
+	if n < len(frame) {
+		if err == nil || errors.Is(err, io.EOF) {
+			return corruptf(i, s, "shard truncated: frame has %d of %d bytes", n, len(frame))
+		}
+		return err
+	}
+	h := Header{Geometry: d.c.g, ShardIndex: i, VersionID: d.src.VersionID}
+	_, err = h.verifyFrame(&d.st.ids[i], s, frame)
+	return err
+}

@@ -1,0 +1,144 @@
+package erasure
+
+import (
+	"errors"
+	"fmt"
+	"io"
+)
+
+// Stripe is one encoded stripe as EncodeStripes hands it to its callback. It and the
+// frames it returns are valid only until the callback returns.
+type Stripe struct {
+	Index    int64 // stripe number, which is the frame number in every shard
+	BlockLen int   // bytes in each shard block of this stripe (BlockSize but in a short last stripe)
+	s        *stripe
+}
+
+// Frame returns shard i's frame of this stripe, digest || block (HashSize+BlockLen
+// bytes). It aliases the encoder's pooled buffer: write or copy it before the callback
+// returns, and do not modify it.
+func (s *Stripe) Frame(i int) []byte { return s.s.frame(i, s.BlockLen) }
+
+// EncodeStripes reads r to EOF once, cuts it into stripes of k*BlockSize bytes (the
+// last may be short), computes parity and the frame digests of each stripe for the
+// object version versionID, and calls fn once per stripe in order. Shard i's stored
+// stream is its Header followed by Frame(i) of every stripe; writing the headers is the
+// caller's job. Memory use is one pooled stripe buffer, whatever the object size.
+//
+// It returns the object size (the bytes read). A read error, an object over
+// ObjectSizeMax (ErrTooLarge) or an error from fn stops the encoding and is returned;
+// an error from fn is returned as is.
+func (c *Codec) EncodeStripes(r io.Reader, versionID [16]byte, fn func(*Stripe) error) (int64, error) {
+	st := c.getStripe()
+	defer c.putStripe(st)
+	k, total := c.g.DataShards, c.g.TotalShards()
+	full := int(c.g.StripeSize())
+	var size int64
+	out := Stripe{s: st}
+	for idx := int64(0); ; idx++ {
+		n, err := st.fill(r, k, c.g.BlockSize)
+		if err != nil {
+			return size, fmt.Errorf("erasure: read object: %w", err)
+		}
+		if n == 0 {
+			return size, nil
+		}
+		if size += int64(n); size > ObjectSizeMax {
+			return size, fmt.Errorf("%w: more than %d bytes", ErrTooLarge, ObjectSizeMax)
+		}
+		blockLen := c.g.BlockSize
+		if n < full {
+			blockLen = (n + k - 1) / k
+			st.spread(k, c.g.BlockSize, n, blockLen)
+		}
+		for i := range total {
+			st.shards[i] = st.block(i, blockLen)
+		}
+		if err := c.enc.Encode(st.shards); err != nil {
+			panic(fmt.Sprintf("erasure: encode of a valid %v stripe failed: %v", c.g, err))
+		}
+		if invariants {
+			if ok, err := c.enc.Verify(st.shards); !ok || err != nil {
+				panic(fmt.Sprintf("erasure: parity of stripe %d does not verify: %v", idx, err))
+			}
+		}
+		for i := range total {
+			st.id.digest(st.slab[i][slabHead-HashSize:slabHead], &versionID, i, idx, st.shards[i])
+		}
+		out.Index, out.BlockLen = idx, blockLen
+		if err := fn(&out); err != nil {
+			return size, err
+		}
+		if n < full {
+			return size, nil
+		}
+	}
+}
+
+// Encode is EncodeStripes writing the k+m shard streams (header, then frames) to
+// w[i]. It stops at the first write error and returns it as a *ShardError naming the
+// shard and block; callers that must tolerate failing shards (a PUT needs only k+1)
+// wrap their writers or use EncodeStripes.
+func (c *Codec) Encode(r io.Reader, versionID [16]byte, w []io.Writer) (int64, error) {
+	if len(w) != c.g.TotalShards() {
+		return 0, fmt.Errorf("%w: %d writers for %v", ErrShardCount, len(w), c.g)
+	}
+	for i, wi := range w {
+		hdr, err := Header{Geometry: c.g, ShardIndex: i, VersionID: versionID}.AppendBinary(make([]byte, 0, HeaderSize))
+		if err != nil {
+			return 0, err
+		}
+		if _, err := wi.Write(hdr); err != nil {
+			return 0, &ShardError{Shard: i, Block: HeaderBlock, Err: err}
+		}
+	}
+	return c.EncodeStripes(r, versionID, func(s *Stripe) error {
+		for i, wi := range w {
+			if _, err := wi.Write(s.Frame(i)); err != nil {
+				return &ShardError{Shard: i, Block: s.Index, Err: err}
+			}
+		}
+		return nil
+	})
+}
+
+// fill reads up to k*B bytes of r into the k data blocks, B bytes each in order. It
+// returns the bytes read; reaching EOF is not an error.
+func (s *stripe) fill(r io.Reader, k, B int) (int, error) {
+	n := 0
+	for j := range k {
+		m, err := io.ReadFull(r, s.block(j, B))
+		n += m
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// spread rearranges a short stripe of n < k*B bytes, read into the data blocks B bytes
+// at a time, into k blocks of blockLen = ceil(n/k) bytes, and zero-pads the tail.
+// Object byte p moves from block p/B to block p/blockLen. Targets are filled from the
+// last to the first; a target t reads only blocks ≤ t, every block below t is still
+// untouched, and the part that comes from block t itself moves towards the end of the
+// block (blockLen ≤ B), so copy's memmove is safe and runs first.
+func (s *stripe) spread(k, B, n, blockLen int) {
+	for t := k - 1; t >= 0; t-- {
+		dst := s.block(t, blockLen)
+		lo, hi := t*blockLen, min((t+1)*blockLen, n)
+		if lo >= hi {
+			clear(dst)
+			continue
+		}
+		for p := hi; p > lo; {
+			src := (p - 1) / B
+			seg := max(lo, src*B)
+			copy(dst[seg-lo:p-lo], s.block(src, B)[seg-src*B:p-src*B])
+			p = seg
+		}
+		clear(dst[hi-lo:])
+	}
+}

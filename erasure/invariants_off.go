@@ -1,0 +1,5 @@
+//go:build !invariants
+
+package erasure
+
+const invariants = false

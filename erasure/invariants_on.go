@@ -1,0 +1,6 @@
+//go:build invariants
+
+package erasure
+
+// invariants enables expensive self-checks (re-verifying parity after every encode).
+const invariants = true

@@ -87,8 +87,8 @@ func (c *Codec) EncodeStripe(shards [][]byte) error {
 // block starts 64 bytes into a 64-byte-aligned slab, so full blocks are aligned for
 // the SIMD code, and digest || block is contiguous, so a frame is one read or write.
 type stripe struct {
-	slab   [][]byte // k+m slabs of slabSize bytes, capacity-limited
-	shards [][]byte // views handed to reedsolomon, re-sliced per stripe
+	slab   [][]byte   // k+m slabs of slabSize bytes, capacity-limited
+	shards [][]byte   // views handed to reedsolomon, re-sliced per stripe
 	want   []bool     // ReconstructSome flags, k+m
 	id     identity   // scratch for frame digests on the encode path
 	ids    []identity // per-shard scratch for concurrent frame checks on the decode path

@@ -17,7 +17,8 @@ import (
 //     final fails (ErrAuth, or ErrTruncated when the source ends inside a package or
 //     right after the header);
 //   - NewDecrypter with the plaintext size from metadata: exactly CiphertextSize(size)
-//     bytes are read, and a short source fails with ErrTruncated;
+//     bytes are read, a short source fails with ErrTruncated and a longer one with
+//     ErrTrailing;
 //   - NewRangeDecrypter: only the packages of a Range are read and the output is
 //     trimmed to the requested bytes.
 //
@@ -37,6 +38,7 @@ type Decrypter struct {
 	carry  byte   // unsized: the look-ahead byte
 	carried,
 	sized,
+	strictEnd, // sized whole stream: the source must end after the final package
 	needHeader,
 	done bool
 	err error // sticky
@@ -81,7 +83,7 @@ func (d *Decrypter) Reset(src io.Reader, key Key, plainSize int64) {
 		d.err = fmt.Errorf("%w: size %d", ErrTooLarge, plainSize)
 		return
 	}
-	d.sized = true
+	d.sized, d.strictEnd = true, true
 	d.size, d.remain = plainSize, plainSize
 	d.end = packages(plainSize)
 	d.last = d.end - 1
@@ -182,9 +184,20 @@ func (d *Decrypter) nextSized() error {
 	if _, err := io.ReadFull(d.src, ct); err != nil {
 		return readErr(fmt.Sprintf("package %d", d.index), err)
 	}
-	plain, err := d.open(ct, d.index == d.last)
+	final := d.index == d.last
+	plain, err := d.open(ct, final)
 	if err != nil {
 		return err
+	}
+	if final && d.strictEnd {
+		// Refuse data after the final package before handing out any of it.
+		m, err := io.ReadFull(d.src, d.buf[len(ct):len(ct)+1])
+		if m > 0 {
+			return fmt.Errorf("sse: after package %d: %w", d.last, ErrTrailing)
+		}
+		if err != io.EOF {
+			return fmt.Errorf("sse: read after package %d: %w", d.last, err)
+		}
 	}
 	if d.trim > 0 {
 		plain = plain[d.trim:]

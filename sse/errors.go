@@ -19,6 +19,8 @@ var (
 	// ErrTruncated reports a stream that ends early: inside the header, inside a package,
 	// or without its final package.
 	ErrTruncated = errors.New("sse: truncated stream")
+	// ErrTrailing reports bytes after the final package of a stream of known size.
+	ErrTrailing = errors.New("sse: data after the final package")
 	// ErrTooLarge reports a plaintext beyond StreamBytesMax.
 	ErrTooLarge = errors.New("sse: stream too large")
 	// ErrRange reports a plaintext range outside the object or a negative size.

@@ -8,7 +8,8 @@ import (
 )
 
 // Format constants. They are written into every stored shard: NEVER change them.
-// A new layout gets a new FormatVersion (and keeps a reader for the old one).
+// A new layout gets a new FormatVersion (and keeps a reader for the old one), but
+// keeps HeaderSize, Magic at offset 0 and the CRC-32C of bytes 0..59 at offset 60.
 const (
 	HeaderSize = 64 // fixed size of the shard header in bytes
 	HashSize   = 32 // SHA-256 digest before every block
@@ -102,12 +103,13 @@ func ParseHeader(b []byte) (Header, error) {
 	if string(b[hdrMagic:hdrMagic+len(Magic)]) != Magic {
 		return bad("bad magic %q", b[hdrMagic:hdrMagic+len(Magic)])
 	}
-	// The version is checked before the CRC: a later version may move the CRC.
-	if v := b[hdrVersion]; v != FormatVersion {
-		return Header{}, fmt.Errorf("%w: version %d (this build reads %d)", ErrUnsupportedVersion, v, FormatVersion)
-	}
+	// Size, magic and the CRC's place are the same in every format version, so a
+	// damaged version byte is corruption, not an unknown version.
 	if got, want := crc32.Checksum(b[:hdrCRC], castagnoli), binary.BigEndian.Uint32(b[hdrCRC:]); got != want {
 		return bad("header checksum %08x, want %08x", got, want)
+	}
+	if v := b[hdrVersion]; v != FormatVersion {
+		return Header{}, fmt.Errorf("%w: version %d (this build reads %d)", ErrUnsupportedVersion, v, FormatVersion)
 	}
 	if id := b[hdrHash]; id != HashSHA256Split {
 		return Header{}, fmt.Errorf("%w: hash id %d", ErrUnsupportedVersion, id)

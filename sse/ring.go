@@ -35,6 +35,10 @@ func (s KeyState) String() string {
 // RingVersionsMax bounds the versions a ring keeps, retired ones included.
 const RingVersionsMax = 4096
 
+// ringSecondsMax bounds creation times to ±2^40 s around 1970 (±34,000 years), so they
+// survive encoding without overflow.
+const ringSecondsMax = 1 << 40
+
 // MasterKey describes one master-key version; it never holds key material.
 type MasterKey struct {
 	Version uint32
@@ -69,7 +73,8 @@ const (
 
 var ringMagic = [4]byte{'C', 'F', 'M', 'R'}
 
-// NewRing returns a ring whose only version, 1, is active and holds material.
+// NewRing returns a ring whose only version, 1, is active and holds material. It fails
+// with ErrRing when now is more than 2^40 seconds away from 1970.
 func NewRing(rand io.Reader, root, material Key, now time.Time) (*Ring, error) {
 	k, err := sealRingKey(rand, &root, &material, MasterKey{Version: 1, State: StateActive, Created: now.UTC()})
 	if err != nil {
@@ -84,6 +89,9 @@ func ringAAD(version uint32) []byte {
 }
 
 func sealRingKey(rand io.Reader, root, material *Key, mk MasterKey) (ringKey, error) {
+	if s := mk.Created.Unix(); s <= -ringSecondsMax || s >= ringSecondsMax {
+		return ringKey{}, fmt.Errorf("%w: creation time %d s out of range", ErrRing, s)
+	}
 	sealed := make([]byte, nonceBytes, ringSealedBytes)
 	if _, err := io.ReadFull(rand, sealed); err != nil {
 		return ringKey{}, fmt.Errorf("sse: seal master key: %w", err)
@@ -143,7 +151,8 @@ func (k *ringKey) open(root *Key) (Key, error) {
 
 // Rotate returns a ring with a new active version (the highest plus one) holding
 // material; the previous active version becomes decrypt-only. It first checks that root
-// opens the active version, so a ring never mixes root keys (ErrAuth otherwise).
+// opens the active version, so a ring never mixes root keys (ErrAuth otherwise). It
+// fails with ErrKeyState when the ring is full and ErrRing on a time out of range.
 func (r *Ring) Rotate(rand io.Reader, root, material Key, now time.Time) (*Ring, error) {
 	active := r.keys[len(r.keys)-1]
 	if _, err := active.open(&root); err != nil {
@@ -251,7 +260,7 @@ func ParseRing(b []byte) (*Ring, error) {
 		switch {
 		case k.Version == 0 || i > 0 && k.Version <= keys[i-1].Version:
 			return nil, fmt.Errorf("%w: version %d out of order", ErrRing, k.Version)
-		case nsec >= 1e9:
+		case nsec >= 1e9 || sec <= -ringSecondsMax || sec >= ringSecondsMax:
 			return nil, fmt.Errorf("%w: version %d: bad time", ErrRing, k.Version)
 		case last != (k.State == StateActive) || k.State != StateActive && k.State != StateDecryptOnly && k.State != StateRetired:
 			return nil, fmt.Errorf("%w: version %d in state %s", ErrRing, k.Version, k.State)

@@ -1,0 +1,827 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/coffer-io/coffer/erasure"
+)
+
+// Store is a node's durable shard store. See the package doc for its layout,
+// durability protocol and concurrency contract.
+type Store struct {
+	cfg       Config
+	db        *pebble.DB
+	files     shardFS
+	root      *os.Root // the shard root on a real disk; nil with Config.FS
+	diskUsage func() (DiskUsage, error)
+
+	putSlots chan struct{} // one token per running put
+	locks    idLocks
+	frames   bufPool
+	dirs     sync.Map // fan-out directories known to exist: string → struct{}
+	closed   atomic.Bool
+
+	garbageSeq atomic.Uint64
+
+	readErrors   atomic.Uint64
+	writeErrors  atomic.Uint64
+	corruptions  atomic.Uint64
+	writeErrRun  atomic.Int64           // consecutive write errors
+	stickyReason atomic.Pointer[string] // set once the store turned read-only for good
+
+	// mu guards the cached free-space measurement below.
+	mu struct {
+		sync.Mutex
+		usage   DiskUsage
+		usageAt time.Time
+		err     error
+	}
+}
+
+// Open opens (creating if needed) the store in cfg.Dir and recovers from any crash:
+// temp files, pending marks and files without an index record are removed and
+// queued unlinks are finished.
+func Open(cfg Config) (*Store, error) {
+	cfg.EnsureDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	s := &Store{cfg: cfg, putSlots: make(chan struct{}, cfg.PutsMax)}
+	s.locks.m = make(map[ShardID]*idLock)
+
+	pfs := cfg.FS
+	if pfs == nil {
+		pfs = vfs.Default
+	}
+	indexDir := pfs.PathJoin(cfg.Dir, "index")
+	shardDir := pfs.PathJoin(cfg.Dir, "shards")
+	if err := pfs.MkdirAll(shardDir, 0o700); err != nil {
+		return nil, fmt.Errorf("node: create %s: %w", shardDir, err)
+	}
+	if cfg.FS == nil {
+		root, err := os.OpenRoot(shardDir)
+		if err != nil {
+			return nil, fmt.Errorf("node: open shard root: %w", err)
+		}
+		s.root = root
+		s.files = rootFS{root}
+	} else {
+		s.files = memFS{fs: cfg.FS, dir: shardDir}
+	}
+	s.diskUsage = func() (DiskUsage, error) {
+		if cfg.DiskUsage != nil {
+			return cfg.DiskUsage(cfg.Dir)
+		}
+		u, err := pfs.GetDiskUsage(cfg.Dir)
+		return DiskUsage{AvailBytes: u.AvailBytes, TotalBytes: u.TotalBytes, UsedBytes: u.UsedBytes}, err
+	}
+
+	opts := &pebble.Options{
+		FS:                          pfs,
+		CacheSize:                   cfg.CacheBytes,
+		MemTableSize:                uint64(cfg.MemTableBytes),
+		MemTableStopWritesThreshold: 4,
+		L0CompactionThreshold:       2,
+		L0StopWritesThreshold:       1000,
+		FormatMajorVersion:          pebble.FormatNewest,
+		Logger:                      pebbleLogger{cfg.Logger},
+	}
+	db, err := pebble.Open(indexDir, opts)
+	if err != nil {
+		s.closeRoot()
+		return nil, fmt.Errorf("node: open index: %w", err)
+	}
+	s.db = db
+	if err := s.recover(); err != nil {
+		_ = db.Close()
+		s.closeRoot()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Store) closeRoot() {
+	if s.root != nil {
+		_ = s.root.Close()
+	}
+}
+
+// Close closes the index and the shard root. Readers from Get must be closed first.
+func (s *Store) Close() error {
+	if s.closed.Swap(true) {
+		return ErrClosed
+	}
+	err := s.db.Close()
+	s.closeRoot()
+	if err != nil {
+		return fmt.Errorf("node: close index: %w", err)
+	}
+	return nil
+}
+
+// recover checks the store format and undoes whatever a crash left half done.
+func (s *Store) recover() error {
+	fk := []byte{kindMeta, 'f', 'o', 'r', 'm', 'a', 't'}
+	v, c, err := s.db.Get(fk)
+	switch {
+	case errors.Is(err, pebble.ErrNotFound):
+		if err := s.db.Set(fk, append([]byte(storeMagic), storeVersion), pebble.Sync); err != nil {
+			return fmt.Errorf("node: write format: %w", err)
+		}
+	case err != nil:
+		return fmt.Errorf("node: read format: %w", err)
+	default:
+		ok := len(v) == len(storeMagic)+1 && string(v[:len(storeMagic)]) == storeMagic && v[len(storeMagic)] == storeVersion
+		_ = c.Close()
+		if !ok {
+			return fmt.Errorf("node: unsupported store format %q: %w", v, ErrIndexCorrupt)
+		}
+	}
+
+	// Pending marks: a put that did not commit. Its temp file and (if it has no
+	// record) its final file go.
+	lo, hi := kindBounds(kindPending)
+	var pending []ShardID
+	if err := s.scan(lo, hi, func(k, _ []byte) error {
+		if id, ok := decodeIDKey(k[1:]); ok {
+			pending = append(pending, id)
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	b := s.db.NewBatch()
+	for _, id := range pending {
+		s.removeFile(tempName(id))
+		if _, found, err := s.record(id); err != nil {
+			return err
+		} else if !found {
+			s.removeFile(id.relPath())
+		}
+		_ = b.Delete(key(kindPending, id), nil)
+	}
+	if err := b.Commit(pebble.Sync); err != nil {
+		return fmt.Errorf("node: clear pending marks: %w", err)
+	}
+
+	// Garbage: unlinks the last run did not finish.
+	lo, hi = kindBounds(kindGarbage)
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+	if err != nil {
+		return fmt.Errorf("node: scan garbage: %w", err)
+	}
+	if it.Last() && len(it.Key()) == 9 {
+		s.garbageSeq.Store(bigEndian64(it.Key()[1:]))
+	}
+	if err := it.Close(); err != nil {
+		return fmt.Errorf("node: scan garbage: %w", err)
+	}
+	if _, err := s.collectGarbage(); err != nil {
+		return err
+	}
+	return s.removeStrays()
+}
+
+// removeStrays walks the shard tree and removes temp files and files without an
+// index record (a crash between rename and commit whose pending mark was not yet
+// durable).
+func (s *Store) removeStrays() error {
+	tops, err := s.files.List(".")
+	if err != nil {
+		return fmt.Errorf("node: list shard root: %w", err)
+	}
+	for _, a := range tops {
+		if !isHexByteName(a) {
+			continue
+		}
+		mids, err := s.files.List(a)
+		if err != nil {
+			return fmt.Errorf("node: list %s: %w", a, err)
+		}
+		for _, b := range mids {
+			if !isHexByteName(b) {
+				continue
+			}
+			dir := a + "/" + b
+			names, err := s.files.List(dir)
+			if err != nil {
+				return fmt.Errorf("node: list %s: %w", dir, err)
+			}
+			for _, n := range names {
+				rel := dir + "/" + n
+				if strings.HasSuffix(n, tempSuffix) {
+					s.removeFile(rel)
+					continue
+				}
+				id, ok := parseFileName(n)
+				if !ok || id.relDir() != dir {
+					continue // not ours: leave it for the operator
+				}
+				rec, found, err := s.record(id)
+				if err != nil {
+					return err
+				}
+				if !found || rec.inline {
+					s.removeFile(rel)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func isHexByteName(n string) bool {
+	if len(n) != 2 {
+		return false
+	}
+	for i := 0; i < 2; i++ {
+		c := n[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+const tempSuffix = ".tmp"
+
+// tempName is the temp file a put of id writes before its rename. Puts of one id
+// are serialised, so one name per id suffices.
+func tempName(id ShardID) string { return id.relPath() + tempSuffix }
+
+// removeFile unlinks a file, ignoring a missing one; other errors are logged and
+// counted, and the sweeper retries them as strays or garbage.
+func (s *Store) removeFile(rel string) {
+	if err := s.files.Remove(rel); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		s.writeErrors.Add(1)
+		s.cfg.Logger.Warn("node: remove shard file", "file", rel, "err", err)
+	}
+}
+
+// scan calls fn for every key in [lo, hi). fn must not retain k or v.
+func (s *Store) scan(lo, hi []byte, fn func(k, v []byte) error) error {
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+	if err != nil {
+		return fmt.Errorf("node: iterate index: %w", err)
+	}
+	for it.First(); it.Valid(); it.Next() {
+		v, err := it.ValueAndErr()
+		if err != nil {
+			_ = it.Close()
+			return fmt.Errorf("node: iterate index: %w", err)
+		}
+		if err := fn(it.Key(), v); err != nil {
+			_ = it.Close()
+			return err
+		}
+	}
+	if err := it.Close(); err != nil {
+		return fmt.Errorf("node: iterate index: %w", err)
+	}
+	return nil
+}
+
+// record returns id's index record.
+func (s *Store) record(id ShardID) (record, bool, error) {
+	v, c, err := s.db.Get(key(kindRecord, id))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return record{}, false, nil
+	}
+	if err != nil {
+		s.readErrors.Add(1)
+		return record{}, false, fmt.Errorf("node: shard %s: read index: %w", id, err)
+	}
+	rec, err := decodeRecord(v)
+	_ = c.Close()
+	if err != nil {
+		s.corruptions.Add(1)
+		return record{}, false, fmt.Errorf("node: shard %s: %w", id, err)
+	}
+	return rec, true, nil
+}
+
+// ShardInfo describes a stored shard.
+type ShardInfo struct {
+	ID      ShardID
+	Size    int64     // stored bytes: header and frames
+	Header  []byte    // the erasure header as stored; owned by the caller
+	Inline  bool      // kept in the index rather than in a file
+	Created time.Time // when the put committed
+}
+
+// Stat returns id's size and header, or ErrNotFound.
+func (s *Store) Stat(id ShardID) (ShardInfo, error) {
+	if s.closed.Load() {
+		return ShardInfo{}, ErrClosed
+	}
+	rec, found, err := s.record(id)
+	if err != nil {
+		return ShardInfo{}, err
+	}
+	if !found {
+		return ShardInfo{}, fmt.Errorf("node: shard %s: %w", id, ErrNotFound)
+	}
+	return ShardInfo{ID: id, Size: rec.size, Header: rec.header, Inline: rec.inline, Created: rec.created}, nil
+}
+
+// Put stores the shard id of size bytes read from r, verifying the header and every
+// frame before it acknowledges. Only when it returns nil is the shard durable. A put
+// of an existing id with identical bytes succeeds without writing; with different
+// bytes it fails with ErrExists. Other errors: ErrTooLarge, ErrInvalid, ErrReadOnly,
+// a corruption error (erasure.IsCorrupt) for a frame that fails its digest, and
+// ctx's error.
+func (s *Store) Put(ctx context.Context, id ShardID, size int64, r io.Reader) error {
+	return s.put(ctx, id, size, r, false)
+}
+
+// Replace is Put that overwrites an existing shard of id whatever its content
+// (healing a corrupt or stale shard).
+func (s *Store) Replace(ctx context.Context, id ShardID, size int64, r io.Reader) error {
+	return s.put(ctx, id, size, r, true)
+}
+
+func (s *Store) put(ctx context.Context, id ShardID, size int64, r io.Reader, replace bool) error {
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	if size > s.cfg.ShardMaxBytes {
+		return fmt.Errorf("node: shard %s: %d bytes above %d: %w", id, size, s.cfg.ShardMaxBytes, ErrTooLarge)
+	}
+	if size < erasure.HeaderSize {
+		return fmt.Errorf("node: shard %s: %d bytes: %w", id, size, ErrInvalid)
+	}
+	if err := s.readOnly(); err != nil {
+		return fmt.Errorf("node: shard %s: %w", id, err)
+	}
+	select {
+	case s.putSlots <- struct{}{}:
+	case <-ctx.Done():
+		return fmt.Errorf("node: shard %s: wait for a put slot: %w", id, context.Cause(ctx))
+	}
+	defer func() { <-s.putSlots }()
+	unlock := s.locks.lock(id)
+	defer unlock()
+
+	var hdr [erasure.HeaderSize]byte
+	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+		return fmt.Errorf("node: shard %s: read header: %w", id, bodyErr(err))
+	}
+	l, err := newLayout(hdr[:], size)
+	if err == nil {
+		err = l.matches(id)
+	}
+	if err != nil {
+		if !errors.Is(err, ErrInvalid) {
+			err = fmt.Errorf("%w: %w", ErrInvalid, err)
+		}
+		return fmt.Errorf("node: shard %s: %w", id, err)
+	}
+	old, found, err := s.record(id)
+	if err != nil {
+		return err
+	}
+	if found && !replace {
+		return s.compare(ctx, id, old, l, hdr[:], r)
+	}
+	rec := record{inline: size < s.cfg.InlineMaxBytes, size: size, header: hdr[:]}
+	if rec.inline {
+		err = s.putInline(ctx, id, l, rec, r, old, found)
+	} else {
+		err = s.putFile(ctx, id, l, rec, r, old, found)
+	}
+	if err != nil {
+		return fmt.Errorf("node: shard %s: %w", id, err)
+	}
+	s.writeErrRun.Store(0)
+	return nil
+}
+
+// bodyErr turns a short body into ErrInvalid; other reader errors pass through.
+func bodyErr(err error) error {
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		return fmt.Errorf("body shorter than declared: %w", ErrInvalid)
+	}
+	return err
+}
+
+// readFrames reads and verifies every frame of l from r, calling emit with each
+// verified frame (the slice is reused after emit returns).
+func (s *Store) readFrames(ctx context.Context, l layout, r io.Reader, buf []byte, emit func(i int64, frame []byte) error) error {
+	for i := int64(0); i < l.frames; i++ {
+		if err := ctx.Err(); err != nil {
+			return context.Cause(ctx)
+		}
+		f := buf[:l.frameLen(i)]
+		if _, err := io.ReadFull(r, f); err != nil {
+			return fmt.Errorf("read frame %d: %w", i, bodyErr(err))
+		}
+		if err := l.verify(i, f); err != nil {
+			return fmt.Errorf("frame %d: %w", i, err)
+		}
+		if err := emit(i, f); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// putInline stores a small shard as one Pebble value, in the batch of its record.
+func (s *Store) putInline(ctx context.Context, id ShardID, l layout, rec record, r io.Reader, old record, found bool) error {
+	bp := s.frames.get(int(l.size))
+	defer s.frames.put(bp)
+	buf := (*bp)[:l.size]
+	copy(buf, rec.header)
+	if _, err := io.ReadFull(r, buf[erasure.HeaderSize:]); err != nil {
+		return fmt.Errorf("read body: %w", bodyErr(err))
+	}
+	if err := ctx.Err(); err != nil {
+		return context.Cause(ctx)
+	}
+	for i := int64(0); i < l.frames; i++ {
+		off := l.frameOff(i)
+		if err := l.verify(i, buf[off:off+l.frameLen(i)]); err != nil {
+			return fmt.Errorf("frame %d: %w", i, err)
+		}
+	}
+	return s.commitInline(id, rec, buf, old, found)
+}
+
+func (s *Store) commitInline(id ShardID, rec record, data []byte, old record, found bool) error {
+	rec.created = s.cfg.Now()
+	b := s.db.NewBatch()
+	defer b.Close()
+	_ = b.Set(key(kindRecord, id), rec.append(nil), nil)
+	_ = b.Set(key(kindData, id), data, nil)
+	var garbage []byte
+	if found && !old.inline {
+		garbage = garbageKey(s.garbageSeq.Add(1))
+		_ = b.Set(garbage, []byte(id.relPath()), nil)
+	}
+	if err := b.Commit(pebble.Sync); err != nil {
+		return s.writeFailed("commit index", err)
+	}
+	if garbage != nil {
+		s.unlinkGarbage(garbage, id.relPath())
+	}
+	return nil
+}
+
+// putFile writes a large shard as a file: pending mark, temp file, fsync, rename,
+// directory fsync, then the Sync commit of its record.
+func (s *Store) putFile(ctx context.Context, id ShardID, l layout, rec record, r io.Reader, old record, found bool) (err error) {
+	pk := key(kindPending, id)
+	if err := s.db.Set(pk, nil, pebble.NoSync); err != nil {
+		return s.writeFailed("mark pending", err)
+	}
+	tmp, final, dir := tempName(id), id.relPath(), id.relDir()
+	renamed := false
+	defer func() {
+		if err == nil {
+			return
+		}
+		// Undo: no temp file, and no final file unless the old record still
+		// describes it (a failed put never leaves a half shard behind a record).
+		s.removeFile(tmp)
+		b := s.db.NewBatch()
+		_ = b.Delete(pk, nil)
+		if renamed && found {
+			// The rename replaced the old file; its record no longer matches.
+			_ = b.Delete(key(kindRecord, id), nil)
+			_ = b.Delete(key(kindData, id), nil)
+		}
+		if cerr := b.Commit(pebble.Sync); cerr != nil {
+			s.cfg.Logger.Error("node: undo failed put", "shard", id.String(), "err", cerr)
+		}
+		b.Close()
+		if renamed {
+			s.removeFile(final)
+		}
+	}()
+	if err := s.ensureDir(dir); err != nil {
+		return s.writeFailed("create directory", err)
+	}
+	f, err := s.files.Create(tmp)
+	if err != nil {
+		return s.writeFailed("create temp file", err)
+	}
+	closed := false
+	defer func() {
+		if !closed {
+			_ = f.Close()
+		}
+	}()
+	bp := s.frames.get(int(l.frameSize))
+	defer s.frames.put(bp)
+	// vfs.File.Write may modify its argument: write a copy of the header.
+	if _, err := f.Write(append((*bp)[:0], rec.header...)); err != nil {
+		return s.writeFailed("write", err)
+	}
+	if err := s.readFrames(ctx, l, r, *bp, func(_ int64, fr []byte) error {
+		if _, err := f.Write(fr); err != nil {
+			return s.writeFailed("write", err)
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return s.writeFailed("fsync", err)
+	}
+	closed = true
+	if err := f.Close(); err != nil {
+		return s.writeFailed("close", err)
+	}
+	if err := s.files.Rename(tmp, final); err != nil {
+		return s.writeFailed("rename", err)
+	}
+	renamed = true
+	if err := s.files.SyncDir(dir); err != nil {
+		return s.writeFailed("fsync directory", err)
+	}
+	rec.created = s.cfg.Now()
+	b := s.db.NewBatch()
+	defer b.Close()
+	_ = b.Set(key(kindRecord, id), rec.append(nil), nil)
+	_ = b.Delete(pk, nil)
+	if found && old.inline {
+		_ = b.Delete(key(kindData, id), nil)
+	}
+	if err := b.Commit(pebble.Sync); err != nil {
+		return s.writeFailed("commit index", err)
+	}
+	return nil
+}
+
+// compare consumes a put of an existing shard: nil when the bytes are identical,
+// ErrExists otherwise.
+func (s *Store) compare(ctx context.Context, id ShardID, old record, l layout, hdr []byte, r io.Reader) error {
+	if old.size != l.size || !bytes.Equal(old.header, hdr) {
+		return fmt.Errorf("node: shard %s: stored %d bytes: %w", id, old.size, ErrExists)
+	}
+	sr, err := s.openReader(id, old, erasure.HeaderSize, l.size-erasure.HeaderSize)
+	if err != nil {
+		return err
+	}
+	defer sr.Close()
+	bp := s.frames.get(int(l.frameSize))
+	defer s.frames.put(bp)
+	err = s.readFrames(ctx, l, r, *bp, func(i int64, f []byte) error {
+		stored, err := sr.nextFrame()
+		if err != nil {
+			return err
+		}
+		if !bytes.Equal(stored, f) {
+			return fmt.Errorf("frame %d differs: %w", i, ErrExists)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("node: shard %s: %w", id, err)
+	}
+	return nil
+}
+
+// ensureDir creates a fan-out directory once per process lifetime.
+func (s *Store) ensureDir(dir string) error {
+	if _, ok := s.dirs.Load(dir); ok {
+		return nil
+	}
+	if err := s.files.MkdirAll(dir); err != nil {
+		return err
+	}
+	// Make the new directory entries durable before any file in them counts.
+	if err := s.files.SyncDir(dir[:2]); err != nil {
+		return err
+	}
+	if err := s.files.SyncDir("."); err != nil {
+		return err
+	}
+	s.dirs.Store(dir, struct{}{})
+	return nil
+}
+
+// writeFailed counts a write error, turns the store read-only when the disk is full
+// or errors repeat, and returns the error with its step named.
+func (s *Store) writeFailed(step string, err error) error {
+	s.writeErrors.Add(1)
+	run := s.writeErrRun.Add(1)
+	switch {
+	case errors.Is(err, syscall.ENOSPC):
+		s.setReadOnly("no space left on device during " + step)
+	case run >= int64(s.cfg.WriteErrorsMax):
+		s.setReadOnly(fmt.Sprintf("%d consecutive write errors, last during %s", run, step))
+	}
+	return fmt.Errorf("%s: %w", step, err)
+}
+
+func (s *Store) setReadOnly(reason string) {
+	if s.stickyReason.CompareAndSwap(nil, &reason) {
+		s.cfg.Logger.Error("node: store is now read-only", "reason", reason)
+	}
+}
+
+// Delete removes shard id, or returns ErrNotFound.
+func (s *Store) Delete(id ShardID) error {
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	n, err := s.deleteIDs([]ShardID{id})
+	if err == nil && n == 0 {
+		err = fmt.Errorf("node: shard %s: %w", id, ErrNotFound)
+	}
+	return err
+}
+
+// DeleteVersion removes every shard of version (all parts and indexes) and
+// returns how many there were.
+func (s *Store) DeleteVersion(version [16]byte) (int, error) {
+	if s.closed.Load() {
+		return 0, ErrClosed
+	}
+	ids, err := s.ListVersion(version)
+	if err != nil {
+		return 0, err
+	}
+	return s.deleteIDs(ids)
+}
+
+// deleteIDs deletes the ids (sorted, so locks are taken in one order) in one
+// durable batch, then unlinks their files through the garbage queue.
+func (s *Store) deleteIDs(ids []ShardID) (int, error) {
+	for _, id := range ids {
+		defer s.locks.lock(id)()
+	}
+	b := s.db.NewBatch()
+	defer b.Close()
+	type unlink struct {
+		key []byte
+		rel string
+	}
+	var unlinks []unlink
+	n := 0
+	for _, id := range ids {
+		rec, found, err := s.record(id)
+		if err != nil {
+			return 0, err
+		}
+		if !found {
+			continue
+		}
+		n++
+		_ = b.Delete(key(kindRecord, id), nil)
+		if rec.inline {
+			_ = b.Delete(key(kindData, id), nil)
+		} else {
+			g := garbageKey(s.garbageSeq.Add(1))
+			_ = b.Set(g, []byte(id.relPath()), nil)
+			unlinks = append(unlinks, unlink{g, id.relPath()})
+		}
+	}
+	if n == 0 {
+		return 0, nil
+	}
+	if err := b.Commit(pebble.Sync); err != nil {
+		return 0, fmt.Errorf("node: delete: %w", s.writeFailed("commit index", err))
+	}
+	for _, u := range unlinks {
+		s.unlinkGarbage(u.key, u.rel)
+	}
+	return n, nil
+}
+
+// unlinkGarbage removes a queued file and its queue entry. On failure the entry
+// stays and Open or Sweep retries it.
+func (s *Store) unlinkGarbage(gkey []byte, rel string) {
+	if err := s.files.Remove(rel); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		s.writeErrors.Add(1)
+		s.cfg.Logger.Warn("node: unlink deleted shard", "file", rel, "err", err)
+		return
+	}
+	if err := s.db.Delete(gkey, pebble.NoSync); err != nil {
+		s.cfg.Logger.Warn("node: clear garbage entry", "file", rel, "err", err)
+	}
+}
+
+// collectGarbage finishes every queued unlink and reports how many it did.
+func (s *Store) collectGarbage() (int, error) {
+	type entry struct {
+		key []byte
+		rel string
+	}
+	var es []entry
+	lo, hi := kindBounds(kindGarbage)
+	if err := s.scan(lo, hi, func(k, v []byte) error {
+		es = append(es, entry{append([]byte(nil), k...), string(v)})
+		return nil
+	}); err != nil {
+		return 0, err
+	}
+	for _, e := range es {
+		s.unlinkGarbage(e.key, e.rel)
+	}
+	return len(es), nil
+}
+
+// ListVersion returns the ids of every stored shard of version, sorted by part and
+// index.
+func (s *Store) ListVersion(version [16]byte) ([]ShardID, error) {
+	if s.closed.Load() {
+		return nil, ErrClosed
+	}
+	lo, hi := versionBounds(kindRecord, version)
+	var ids []ShardID
+	err := s.scan(lo, hi, func(k, _ []byte) error {
+		if id, ok := decodeIDKey(k[1:]); ok {
+			ids = append(ids, id)
+		}
+		return nil
+	})
+	return ids, err
+}
+
+// idLocks serialises writers of one ShardID.
+type idLocks struct {
+	mu sync.Mutex
+	m  map[ShardID]*idLock // mu guards m and every idLock.refs
+}
+
+type idLock struct {
+	sync.Mutex
+	refs int
+}
+
+// lock locks id and returns its unlock function.
+func (l *idLocks) lock(id ShardID) func() {
+	l.mu.Lock()
+	e := l.m[id]
+	if e == nil {
+		e = &idLock{}
+		l.m[id] = e
+	}
+	e.refs++
+	l.mu.Unlock()
+	e.Lock()
+	return func() {
+		e.Unlock()
+		l.mu.Lock()
+		if e.refs--; e.refs == 0 {
+			delete(l.m, id)
+		}
+		l.mu.Unlock()
+	}
+}
+
+// bufPool hands out reusable byte buffers; a buffer too small for a request is
+// replaced by a larger one, so the pool converges on the largest frame in use.
+type bufPool struct{ p sync.Pool }
+
+func (b *bufPool) get(n int) *[]byte {
+	if v, ok := b.p.Get().(*[]byte); ok && cap(*v) >= n {
+		*v = (*v)[:n]
+		return v
+	}
+	buf := make([]byte, n)
+	return &buf
+}
+
+func (b *bufPool) put(v *[]byte) { b.p.Put(v) }
+
+func bigEndian64(b []byte) uint64 {
+	var x uint64
+	for _, c := range b[:8] {
+		x = x<<8 | uint64(c)
+	}
+	return x
+}
+
+// pebbleLogger sends Pebble's messages to slog.
+type pebbleLogger struct{ l *slog.Logger }
+
+func (p pebbleLogger) Infof(format string, args ...any) {
+	p.l.Debug("pebble: " + fmt.Sprintf(format, args...))
+}
+func (p pebbleLogger) Errorf(format string, args ...any) {
+	p.l.Error("pebble: " + fmt.Sprintf(format, args...))
+}
+
+// Fatalf is called by Pebble for states it cannot continue from; its contract is
+// that Fatalf does not return.
+func (p pebbleLogger) Fatalf(format string, args ...any) {
+	msg := "pebble: " + fmt.Sprintf(format, args...)
+	p.l.Error(msg)
+	panic(msg)
+}

@@ -29,6 +29,7 @@ type sdkServer struct {
 	failed []string
 	codes  []string
 	bodies [][]byte // decoded bodies of verified requests
+	modes  map[string]int // x-amz-content-sha256 kinds seen on PUTs
 }
 
 func newSDKServer(t *testing.T, v *Verifier, tls bool) *sdkServer {
@@ -70,6 +71,16 @@ func (s *sdkServer) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.ok = append(s.ok, what)
+	if r.Method == "PUT" {
+		m := r.Header.Get("X-Amz-Content-Sha256")
+		if len(m) == 64 {
+			m = "digest"
+		}
+		if s.modes == nil {
+			s.modes = map[string]int{}
+		}
+		s.modes[m+" "+r.Header.Get("X-Amz-Trailer")]++
+	}
 	s.bodies = append(s.bodies, body)
 	s.mu.Unlock()
 

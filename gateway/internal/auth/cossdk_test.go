@@ -28,7 +28,7 @@ type sdkServer struct {
 	ok     []string // "METHOD path?query" of verified requests
 	failed []string
 	codes  []string
-	bodies [][]byte // decoded bodies of verified requests
+	bodies [][]byte       // decoded bodies of verified requests
 	modes  map[string]int // x-amz-content-sha256 kinds seen on PUTs
 }
 

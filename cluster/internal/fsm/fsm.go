@@ -1,0 +1,460 @@
+package fsm
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	iofs "io/fs"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/hashicorp/raft"
+
+	"github.com/coffer-io/coffer/cluster/meta"
+)
+
+// Errors returned by Open, Restore and the read methods (besides the meta sentinels
+// such as meta.ErrBucketNotFound).
+var (
+	// ErrFailed is returned by reads and carried (as meta.CodeInternal) by every apply
+	// result after a Pebble write failed: the state machine stops applying rather than
+	// diverge from the other voters. Err reports the cause.
+	ErrFailed = errors.New("fsm: state machine failed")
+	// ErrNotOurs means the directory holds a database of another format.
+	ErrNotOurs = errors.New("fsm: database format not recognized")
+	// ErrSnapshot marks a snapshot stream that is damaged or of an unknown version.
+	ErrSnapshot = errors.New("fsm: bad snapshot stream")
+	// ErrClosed is returned after Close.
+	ErrClosed = errors.New("fsm: closed")
+)
+
+// evictBatchMax bounds how many expired request ids one raft batch garbage-collects.
+const evictBatchMax = 4096
+
+// handle is one open database generation. refs counts the FSM's own reference (while
+// the generation is live) plus one per open snapshot; the last unref closes it.
+type handle struct {
+	db      *pebble.DB
+	dir     string
+	fs      vfs.FS
+	logger  pebble.Logger
+	refs    atomic.Int64
+	retired atomic.Bool // set before the live reference is dropped by Restore
+}
+
+func (h *handle) unref() {
+	if h.refs.Add(-1) != 0 {
+		return
+	}
+	if err := h.db.Close(); err != nil {
+		h.logger.Errorf("fsm: close %s: %v", h.dir, err)
+	}
+	if h.retired.Load() {
+		if err := h.fs.RemoveAll(h.dir); err != nil {
+			h.logger.Errorf("fsm: remove retired %s: %v", h.dir, err)
+		}
+	}
+}
+
+// FSM is the metadata state machine. See the package doc for the concurrency contract.
+type FSM struct {
+	cfg   Config
+	cache *pebble.Cache
+
+	// applied is the last applied raft index (read by AppliedIndex from any goroutine,
+	// written by the apply goroutine).
+	applied atomic.Uint64
+
+	// failure is the sticky cause after a failed Pebble write, or nil.
+	failure atomic.Pointer[error]
+
+	// mu guards the fields below. Reads hold it shared for their whole duration;
+	// Restore and Close hold it exclusively to swap or drop the handle.
+	mu  sync.RWMutex
+	h   *handle // nil after Close
+	gen uint64
+}
+
+// Open opens or creates the state machine in cfg.Dir.
+func Open(cfg Config) (*FSM, error) {
+	cfg.EnsureDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	f := &FSM{cfg: cfg, cache: pebble.NewCache(cfg.CacheBytes)}
+	if err := f.open(); err != nil {
+		f.cache.Unref()
+		return nil, err
+	}
+	return f, nil
+}
+
+func (f *FSM) open() error {
+	fs := f.cfg.FS
+	if err := fs.MkdirAll(f.cfg.Dir, 0o755); err != nil {
+		return fmt.Errorf("fsm: create dir: %w", err)
+	}
+	gen, err := f.readCurrent()
+	if err != nil {
+		return err
+	}
+	// Remove generations CURRENT does not name: leftovers of an interrupted restore.
+	names, err := fs.List(f.cfg.Dir)
+	if err != nil {
+		return fmt.Errorf("fsm: list dir: %w", err)
+	}
+	live := genName(gen)
+	for _, n := range names {
+		if strings.HasPrefix(n, "db-") && n != live {
+			if err := fs.RemoveAll(fs.PathJoin(f.cfg.Dir, n)); err != nil {
+				return fmt.Errorf("fsm: remove stale generation: %w", err)
+			}
+		}
+	}
+	h, err := f.openGen(gen)
+	if err != nil {
+		return err
+	}
+	if err := checkFormat(h.db); err != nil {
+		h.unref()
+		return err
+	}
+	applied, err := readApplied(h.db)
+	if err != nil {
+		h.unref()
+		return err
+	}
+	f.h, f.gen = h, gen
+	f.applied.Store(applied)
+	return nil
+}
+
+func genName(gen uint64) string { return "db-" + strconv.FormatUint(gen, 10) }
+
+func (f *FSM) readCurrent() (uint64, error) {
+	fs := f.cfg.FS
+	file, err := fs.Open(fs.PathJoin(f.cfg.Dir, "CURRENT"))
+	if err != nil {
+		if errors.Is(err, iofs.ErrNotExist) {
+			return 0, nil
+		}
+		return 0, fmt.Errorf("fsm: open CURRENT: %w", err)
+	}
+	defer file.Close()
+	b, err := io.ReadAll(io.LimitReader(file, 64))
+	if err != nil {
+		return 0, fmt.Errorf("fsm: read CURRENT: %w", err)
+	}
+	s := strings.TrimSpace(string(b))
+	gen, err := strconv.ParseUint(strings.TrimPrefix(s, "db-"), 10, 64)
+	if err != nil || !strings.HasPrefix(s, "db-") {
+		return 0, fmt.Errorf("%w: CURRENT holds %q", ErrNotOurs, s)
+	}
+	return gen, nil
+}
+
+// writeCurrent atomically points CURRENT at generation gen.
+func (f *FSM) writeCurrent(gen uint64) error {
+	fs := f.cfg.FS
+	tmp := fs.PathJoin(f.cfg.Dir, "CURRENT.tmp")
+	file, err := fs.Create(tmp, vfs.WriteCategoryUnspecified)
+	if err != nil {
+		return fmt.Errorf("fsm: create CURRENT.tmp: %w", err)
+	}
+	if _, err := file.Write([]byte(genName(gen) + "\n")); err != nil {
+		file.Close()
+		return fmt.Errorf("fsm: write CURRENT.tmp: %w", err)
+	}
+	if err := file.Sync(); err != nil {
+		file.Close()
+		return fmt.Errorf("fsm: sync CURRENT.tmp: %w", err)
+	}
+	if err := file.Close(); err != nil {
+		return fmt.Errorf("fsm: close CURRENT.tmp: %w", err)
+	}
+	if err := fs.Rename(tmp, fs.PathJoin(f.cfg.Dir, "CURRENT")); err != nil {
+		return fmt.Errorf("fsm: rename CURRENT: %w", err)
+	}
+	d, err := fs.OpenDir(f.cfg.Dir)
+	if err != nil {
+		return fmt.Errorf("fsm: open dir: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("fsm: sync dir: %w", err)
+	}
+	return nil
+}
+
+func (f *FSM) openGen(gen uint64) (*handle, error) {
+	dir := f.cfg.FS.PathJoin(f.cfg.Dir, genName(gen))
+	opts := &pebble.Options{
+		FS:                 f.cfg.FS,
+		Logger:             f.cfg.Logger,
+		Cache:              f.cache,
+		MemTableSize:       f.cfg.MemTableBytes,
+		FormatMajorVersion: pebble.FormatNewest,
+	}
+	db, err := pebble.Open(dir, opts)
+	if err != nil {
+		return nil, fmt.Errorf("fsm: open pebble: %w", err)
+	}
+	h := &handle{db: db, dir: dir, fs: f.cfg.FS, logger: f.cfg.Logger}
+	h.refs.Store(1)
+	return h, nil
+}
+
+// checkFormat stamps a new database and rejects a foreign one.
+func checkFormat(db *pebble.DB) error {
+	v, closer, err := db.Get(kFormat)
+	if errors.Is(err, pebble.ErrNotFound) {
+		it, err := db.NewIter(nil)
+		if err != nil {
+			return fmt.Errorf("fsm: %w", err)
+		}
+		empty := !it.First()
+		if err := errors.Join(it.Error(), it.Close()); err != nil {
+			return fmt.Errorf("fsm: %w", err)
+		}
+		if !empty {
+			return fmt.Errorf("%w: keys without a format stamp", ErrNotOurs)
+		}
+		if err := db.Set(kFormat, formatValue, pebble.Sync); err != nil {
+			return fmt.Errorf("fsm: stamp format: %w", err)
+		}
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("fsm: read format: %w", err)
+	}
+	defer closer.Close()
+	if !bytes.Equal(v, formatValue) {
+		return fmt.Errorf("%w: format %q", ErrNotOurs, v)
+	}
+	return nil
+}
+
+func readApplied(db *pebble.DB) (uint64, error) {
+	v, closer, err := db.Get(kApplied)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("fsm: read applied index: %w", err)
+	}
+	defer closer.Close()
+	if len(v) != 8 {
+		return 0, fmt.Errorf("%w: applied index of %d bytes", ErrCorrupt, len(v))
+	}
+	return u64(v), nil
+}
+
+// Close closes the database. Snapshots still open keep their generation open until
+// released. Close must be the last call on f.
+func (f *FSM) Close() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.h == nil {
+		return ErrClosed
+	}
+	f.h.unref()
+	f.h = nil
+	f.cache.Unref()
+	return nil
+}
+
+// AppliedIndex returns the last raft index applied and persisted.
+func (f *FSM) AppliedIndex() uint64 { return f.applied.Load() }
+
+// Err returns the sticky failure cause after a failed Pebble write, or nil.
+func (f *FSM) Err() error {
+	if p := f.failure.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// Apply implements raft.FSM. It returns a *meta.Result for command entries and nil
+// for other entry types.
+func (f *FSM) Apply(l *raft.Log) any {
+	return f.ApplyBatch([]*raft.Log{l})[0]
+}
+
+// ApplyBatch implements raft.BatchingFSM: all entries are applied in one Pebble batch
+// committed with Sync, together with the new applied index.
+func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
+	out := make([]any, len(logs))
+	f.mu.RLock()
+	h := f.h
+	f.mu.RUnlock()
+	if h == nil || f.Err() != nil {
+		cause := ErrClosed
+		if err := f.Err(); err != nil {
+			cause = err
+		}
+		for i, l := range logs {
+			if l.Type == raft.LogCommand {
+				out[i] = &meta.Result{Code: meta.CodeInternal, Msg: fmt.Sprintf("%v: %v", ErrFailed, cause), Index: l.Index}
+			}
+		}
+		return out
+	}
+	b := h.db.NewIndexedBatch()
+	defer b.Close()
+	applied := f.applied.Load()
+	last := applied
+	for i, l := range logs {
+		if l.Index <= applied {
+			if l.Type == raft.LogCommand {
+				out[i] = f.stale(b, l)
+			}
+			continue
+		}
+		last = l.Index
+		if l.Type != raft.LogCommand {
+			continue
+		}
+		out[i] = f.applyOne(b, l)
+	}
+	if last == applied {
+		return out
+	}
+	err := b.Set(kApplied, be64(last), nil)
+	if err == nil {
+		err = f.evict(b, last)
+	}
+	if err == nil {
+		err = b.Commit(pebble.Sync)
+	}
+	if err != nil {
+		err = fmt.Errorf("%w: commit raft batch ending at %d: %v", ErrFailed, last, err)
+		f.failure.Store(&err)
+		for i, l := range logs {
+			if l.Type == raft.LogCommand && l.Index > applied {
+				out[i] = &meta.Result{Code: meta.CodeInternal, Msg: err.Error(), Index: l.Index}
+			}
+		}
+		return out
+	}
+	f.applied.Store(last)
+	return out
+}
+
+// stale answers an entry at or below the applied index: with the stored result of its
+// request id if there is one, else CodeStale. State is not touched.
+func (f *FSM) stale(b *pebble.Batch, l *raft.Log) *meta.Result {
+	id, err := meta.PeekRequestID(l.Data)
+	if err == nil {
+		if r, _, ok := lookupRequest(b, id); ok {
+			return r
+		}
+	}
+	return &meta.Result{Code: meta.CodeStale, Msg: meta.ErrStale.Error(), Index: l.Index}
+}
+
+func (f *FSM) applyOne(b *pebble.Batch, l *raft.Log) *meta.Result {
+	id, cmd, err := meta.DecodeCommand(l.Data)
+	if err != nil {
+		r := meta.Failure(err)
+		r.Index = l.Index
+		return r
+	}
+	if id.IsZero() {
+		return &meta.Result{Code: meta.CodeInvalidArgument, Msg: "meta: zero request id", Index: l.Index}
+	}
+	if r, at, ok := lookupRequest(b, id); ok && at+f.cfg.RequestWindow >= l.Index {
+		return r
+	}
+	var res *meta.Result
+	if err := cmd.Validate(); err != nil {
+		res = meta.Failure(err)
+	} else {
+		t := newTxn(b, l.Index)
+		res, err = execute(t, cmd)
+		if err != nil {
+			res = meta.Failure(err)
+		} else if err = t.commit(); err != nil {
+			res = meta.Failure(fmt.Errorf("%w: %v", meta.ErrInternal, err))
+		}
+	}
+	res.Index = l.Index
+	if err := storeRequest(b, id, l.Index, res); err != nil {
+		return &meta.Result{Code: meta.CodeInternal, Msg: err.Error(), Index: l.Index}
+	}
+	return res
+}
+
+// lookupRequest returns the stored result of request id and the index it was applied
+// at.
+func lookupRequest(b *pebble.Batch, id meta.ID) (*meta.Result, uint64, bool) {
+	v, closer, err := b.Get(requestKey(id))
+	if err != nil {
+		return nil, 0, false
+	}
+	defer closer.Close()
+	if len(v) < 8 {
+		return nil, 0, false
+	}
+	r, err := meta.DecodeResult(v[8:])
+	if err != nil {
+		return nil, 0, false
+	}
+	return r, u64(v[:8]), true
+}
+
+func storeRequest(b *pebble.Batch, id meta.ID, index uint64, r *meta.Result) error {
+	enc, err := meta.EncodeResult(r)
+	if err != nil {
+		return err
+	}
+	v := make([]byte, 0, 8+len(enc))
+	v = append(be64(index), enc...)
+	if err := b.Set(requestKey(id), v, nil); err != nil {
+		return err
+	}
+	return b.Set(reqAgeKey(index, id), nil, nil)
+}
+
+// evict drops request ids applied more than RequestWindow indexes before last, at
+// most evictBatchMax per call. Whether a repeat is answered from the table is decided
+// by the window check in applyOne, so how much is evicted per batch never changes a
+// result.
+func (f *FSM) evict(b *pebble.Batch, last uint64) error {
+	if last <= f.cfg.RequestWindow {
+		return nil
+	}
+	upper := be64(last - f.cfg.RequestWindow)
+	upper = append([]byte{pReqAge}, upper...)
+	it, err := b.NewIter(&pebble.IterOptions{LowerBound: []byte{pReqAge}, UpperBound: upper})
+	if err != nil {
+		return err
+	}
+	var dels [][]byte
+	for ok := it.First(); ok && len(dels) < evictBatchMax; ok = it.Next() {
+		dels = append(dels, append([]byte(nil), it.Key()...))
+	}
+	if err := errors.Join(it.Error(), it.Close()); err != nil {
+		return err
+	}
+	for _, k := range dels {
+		if len(k) != 1+8+16 {
+			continue
+		}
+		var id meta.ID
+		copy(id[:], k[9:])
+		if _, at, ok := lookupRequest(b, id); ok && at == u64(k[1:9]) {
+			if err := b.Delete(requestKey(id), nil); err != nil {
+				return err
+			}
+		}
+		if err := b.Delete(k, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}

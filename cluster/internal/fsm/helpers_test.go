@@ -160,7 +160,7 @@ type memSink struct {
 	closed, cancelled bool
 }
 
-func (s *memSink) ID() string      { return "mem" }
-func (s *memSink) Close() error    { s.closed = true; return nil }
-func (s *memSink) Cancel() error   { s.cancelled = true; return nil }
+func (s *memSink) ID() string                  { return "mem" }
+func (s *memSink) Close() error                { s.closed = true; return nil }
+func (s *memSink) Cancel() error               { s.cancelled = true; return nil }
 func (s *memSink) Write(p []byte) (int, error) { return s.Buffer.Write(p) }

@@ -42,7 +42,7 @@ func New(g Geometry) (*Codec, error) {
 	}
 	// Built outside the lock: large geometries take milliseconds. A lost race builds
 	// one spare encoder, which is harmless.
-	enc, err := reedsolomon.New(g.DataShards, g.ParityShards)
+	enc, err := reedsolomon.New(g.DataShards, g.ParityShards, reedsolomon.WithMaxGoroutines(1))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidGeometry, err)
 	}

@@ -73,7 +73,8 @@ func (c *Codec) Decode(w io.Writer, src Source, off, n int64) (Report, error) {
 		return rep, nil
 	}
 	d := decoder{c: c, src: src, rep: &rep, st: c.getStripe(), state: make([]uint8, g.TotalShards())}
-	defer c.putStripe(d.st)
+	defer c.putStripe(d.st) // runs after stop: no reader touches the stripe any more
+	defer d.stop()
 	for s := off / g.StripeSize(); s*g.StripeSize() < off+n; s++ {
 		if err := d.stripe(w, s, off, off+n); err != nil {
 			return rep, err
@@ -89,6 +90,47 @@ type decoder struct {
 	st    *stripe
 	state []uint8 // per shard, for the current stripe
 	dead  []bool  // per shard: not to be read again in this decode; allocated on first need
+
+	// Concurrent reads: one reader goroutine per shard, started on first need and
+	// stopped and joined by stop when the Decode returns. Each takes frame requests on
+	// its own channel, stores the result in st.errs[i] and signals done.
+	reqs    []chan frameReq
+	done    chan struct{}
+	readers sync.WaitGroup
+}
+
+type frameReq struct {
+	s        int64
+	blockLen int
+}
+
+// reader returns the request channel of shard i's reader goroutine, starting it.
+func (d *decoder) reader(i int) chan<- frameReq {
+	if d.reqs == nil {
+		d.reqs = make([]chan frameReq, len(d.state))
+		d.done = make(chan struct{}, len(d.state))
+	}
+	if d.reqs[i] == nil {
+		ch := make(chan frameReq)
+		d.reqs[i] = ch
+		d.readers.Go(func() {
+			for r := range ch {
+				d.st.errs[i] = d.read(i, r.s, r.blockLen)
+				d.done <- struct{}{}
+			}
+		})
+	}
+	return d.reqs[i]
+}
+
+// stop ends the reader goroutines and waits for them.
+func (d *decoder) stop() {
+	for _, ch := range d.reqs {
+		if ch != nil {
+			close(ch)
+		}
+	}
+	d.readers.Wait()
 }
 
 // stripe decodes stripe s and writes its part of [lo, hi) to w.
@@ -177,11 +219,12 @@ func (d *decoder) fetch(idx []int, s int64, blockLen int, faults []error) []erro
 	case 1:
 		d.st.errs[idx[0]] = d.read(idx[0], s, blockLen)
 	default:
-		var wg sync.WaitGroup
 		for _, i := range idx {
-			wg.Go(func() { d.st.errs[i] = d.read(i, s, blockLen) })
+			d.reader(i) <- frameReq{s: s, blockLen: blockLen}
 		}
-		wg.Wait()
+		for range idx {
+			<-d.done
+		}
 	}
 	for _, i := range idx {
 		err := d.st.errs[i]

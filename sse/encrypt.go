@@ -99,6 +99,9 @@ func (e *Encrypter) next() error {
 		return nil
 	}
 	if e.done {
+		if e.index != packages(e.plain) {
+			panic(fmt.Sprintf("sse: sealed %d packages for %d bytes", e.index, e.plain))
+		}
 		return io.EOF
 	}
 	// Read one byte past the package: only a short read proves this package is final.

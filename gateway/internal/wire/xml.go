@@ -49,14 +49,26 @@ type CommonPrefix struct {
 const xmlHeader = `<?xml version="1.0" encoding="UTF-8"?>` + "\n"
 
 // MarshalXML encodes v (one of this package's body types) with an XML
-// declaration and no namespace.
+// declaration and no namespace. Quotes are written as &quot; and &apos;, as S3
+// writes them: encoding/xml's numeric &#34; is not decoded by every client
+// parser (fast-xml-parser in the Node SDK only knows the named entities), and
+// ETags are full of quotes.
 func MarshalXML(v any) ([]byte, error) {
 	var b bytes.Buffer
 	b.WriteString(xmlHeader)
 	if err := xml.NewEncoder(&b).Encode(v); err != nil {
 		return nil, err
 	}
-	return b.Bytes(), nil
+	out := b.Bytes()
+	// encoding/xml emits "&#34;" and "&#39;" only for a literal quote: a "&" in
+	// the data is itself escaped to "&amp;", so the replacement cannot alter data.
+	if bytes.Contains(out, []byte("&#34;")) {
+		out = bytes.ReplaceAll(out, []byte("&#34;"), []byte("&quot;"))
+	}
+	if bytes.Contains(out, []byte("&#39;")) {
+		out = bytes.ReplaceAll(out, []byte("&#39;"), []byte("&apos;"))
+	}
+	return out, nil
 }
 
 // WriteXML writes v as a complete response with the given status, Content-Type

@@ -41,7 +41,11 @@ func New(g Geometry) (*Codec, error) {
 		return c, nil
 	}
 	// Built outside the lock: large geometries take milliseconds. A lost race builds
-	// one spare encoder, which is harmless.
+	// one spare encoder, which is harmless. One goroutine per call: requests are
+	// already concurrent, and a stripe's parity costs a tenth of its hashing, so the
+	// library's own fan-out would buy little and allocate on every stripe. Options
+	// that only schedule work do not change the parity bytes; the matrix is the
+	// default one (CodeRSVandermonde).
 	enc, err := reedsolomon.New(g.DataShards, g.ParityShards, reedsolomon.WithMaxGoroutines(1))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidGeometry, err)
@@ -87,13 +91,14 @@ func (c *Codec) EncodeStripe(shards [][]byte) error {
 // block starts 64 bytes into a 64-byte-aligned slab, so full blocks are aligned for
 // the SIMD code, and digest || block is contiguous, so a frame is one read or write.
 type stripe struct {
-	slab   [][]byte   // k+m slabs of slabSize bytes, capacity-limited
-	shards [][]byte   // views handed to reedsolomon, re-sliced per stripe
-	want   []bool     // ReconstructSome flags, k+m
-	id     identity   // scratch for frame digests on the encode path
-	ids    []identity // per-shard scratch for concurrent frame checks on the decode path
-	errs   []error    // per-shard result of the last fetch on the decode path
-	need   []int      // shard indexes to fetch next on the decode path, capacity k+m
+	slab    [][]byte   // k+m slabs of slabSize bytes, capacity-limited
+	shards  [][]byte   // views handed to reedsolomon, re-sliced per stripe
+	want    []bool     // shards whose block a decode step needs, k+m
+	rebuild []bool     // ReconstructSome flags, k+m
+	id      identity   // scratch for frame digests on the encode path
+	ids     []identity // per-shard scratch for concurrent frame checks on the decode path
+	errs    []error    // per-shard result of the last fetch on the decode path
+	need    []int      // shard indexes to fetch next on the decode path, capacity k+m
 }
 
 const slabHead = 64 // padding + digest before each block in a slab
@@ -103,12 +108,13 @@ func newStripe(g Geometry) *stripe {
 	// slabHead+BlockSize is a multiple of 64, so AllocAligned gives each slab exactly
 	// that capacity, starting on a 64-byte boundary.
 	return &stripe{
-		slab:   reedsolomon.AllocAligned(n, slabHead+g.BlockSize),
-		shards: make([][]byte, n),
-		want:   make([]bool, n),
-		ids:    make([]identity, n),
-		errs:   make([]error, n),
-		need:   make([]int, 0, n),
+		slab:    reedsolomon.AllocAligned(n, slabHead+g.BlockSize),
+		shards:  make([][]byte, n),
+		want:    make([]bool, n),
+		rebuild: make([]bool, n),
+		ids:     make([]identity, n),
+		errs:    make([]error, n),
+		need:    make([]int, 0, n),
 	}
 }
 

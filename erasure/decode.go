@@ -136,12 +136,33 @@ func (d *decoder) stop() {
 // stripe decodes stripe s and writes its part of [lo, hi) to w.
 func (d *decoder) stripe(w io.Writer, s, lo, hi int64) error {
 	g, st := d.c.g, d.st
-	k, total := g.DataShards, g.TotalShards()
 	blockLen := blockLen(g, d.src.Size, s)
 	base := s * g.StripeSize()
-	first, last := max(lo, base), min(hi, base+int64(k*blockLen))
+	first, last := max(lo, base), min(hi, base+int64(g.DataShards*blockLen))
 	jlo, jhi := int((first-base)/int64(blockLen)), int((last-1-base)/int64(blockLen))
+	for i := range st.want {
+		st.want[i] = i >= jlo && i <= jhi
+	}
+	if err := d.load(s, blockLen); err != nil {
+		return err
+	}
+	for j := jlo; j <= jhi; j++ {
+		start := base + int64(j*blockLen)
+		a, b := max(first, start)-start, min(last, start+int64(blockLen))-start
+		if _, err := w.Write(st.shards[j][a:b]); err != nil {
+			return fmt.Errorf("erasure: write output: %w", err)
+		}
+	}
+	return nil
+}
 
+// load makes st.shards[i] hold block s (blockLen bytes) of every shard i with
+// st.want[i], read and verified or reconstructed in place in its slab. Wanted shards
+// are read first; if any of them is unusable, more shards (data first) are read until
+// k verify, and the wanted ones are rebuilt from those.
+func (d *decoder) load(s int64, blockLen int) error {
+	g, st := d.c.g, d.st
+	k, total := g.DataShards, g.TotalShards()
 	for i := range total {
 		d.state[i] = unread
 		if d.src.Shards[i] == nil || (d.dead != nil && d.dead[i]) {
@@ -150,61 +171,60 @@ func (d *decoder) stripe(w io.Writer, s, lo, hi int64) error {
 	}
 	var faults []error
 	need := st.need[:0]
-	for j := jlo; j <= jhi; j++ {
-		if d.state[j] == unread {
-			need = append(need, j)
+	for i := range total {
+		if st.want[i] && d.state[i] == unread {
+			need = append(need, i)
 		}
 	}
 	faults = d.fetch(need, s, blockLen, faults)
 	missing := false
-	for j := jlo; j <= jhi; j++ {
-		missing = missing || d.state[j] != good
+	for i := range total {
+		missing = missing || (st.want[i] && d.state[i] != good)
 	}
-	if missing {
-		// Read more shards, data first, until k blocks verify.
-		for {
-			have := 0
-			need = need[:0]
-			for i := range total {
-				if d.state[i] == good {
-					have++
-				}
+	if !missing {
+		for i := range total {
+			if st.want[i] {
+				st.shards[i] = st.block(i, blockLen)
 			}
-			if have >= k {
-				break
-			}
-			for i := 0; i < total && len(need) < k-have; i++ {
-				if d.state[i] == unread {
-					need = append(need, i)
-				}
-			}
-			if len(need) == 0 {
-				err := fmt.Errorf("%w: stripe %d: %d of %d shards usable", ErrTooFewShards, s, have, k)
-				return errors.Join(append([]error{err}, faults...)...)
-			}
-			faults = d.fetch(need, s, blockLen, faults)
 		}
+		return nil
+	}
+	for {
+		have := 0
+		need = need[:0]
 		for i := range total {
 			if d.state[i] == good {
-				st.shards[i] = st.block(i, blockLen)
-			} else {
-				st.shards[i] = st.block(i, 0) // empty with capacity: rebuilt in place
+				have++
 			}
-			st.want[i] = i >= jlo && i <= jhi && d.state[i] != good
 		}
-		if err := d.c.enc.ReconstructSome(st.shards, st.want[:k]); err != nil {
-			panic(fmt.Sprintf("erasure: reconstruct of a %v stripe with k verified shards failed: %v", g, err))
+		if have >= k {
+			break
 		}
-	} else {
-		for j := jlo; j <= jhi; j++ {
-			st.shards[j] = st.block(j, blockLen)
+		for i := 0; i < total && len(need) < k-have; i++ {
+			if d.state[i] == unread {
+				need = append(need, i)
+			}
 		}
+		if len(need) == 0 {
+			err := fmt.Errorf("%w: stripe %d: %d of %d shards usable", ErrTooFewShards, s, have, k)
+			return errors.Join(append([]error{err}, faults...)...)
+		}
+		faults = d.fetch(need, s, blockLen, faults)
 	}
-	for j := jlo; j <= jhi; j++ {
-		start := base + int64(j*blockLen)
-		a, b := max(first, start)-start, min(last, start+int64(blockLen))-start
-		if _, err := w.Write(st.shards[j][a:b]); err != nil {
-			return fmt.Errorf("erasure: write output: %w", err)
+	for i := range total {
+		if d.state[i] == good {
+			st.shards[i] = st.block(i, blockLen)
+		} else {
+			st.shards[i] = st.block(i, 0) // empty with capacity: rebuilt in place
+		}
+		st.rebuild[i] = st.want[i] && d.state[i] != good
+	}
+	if err := d.c.enc.ReconstructSome(st.shards, st.rebuild); err != nil {
+		panic(fmt.Sprintf("erasure: reconstruct of a %v stripe with k verified shards failed: %v", g, err))
+	}
+	for i := range total {
+		if st.rebuild[i] && &st.shards[i][0] != &st.block(i, 1)[0] {
+			panic("erasure: reconstruction did not reuse the stripe buffer")
 		}
 	}
 	return nil

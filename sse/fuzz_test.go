@@ -30,7 +30,7 @@ func FuzzDecrypt(f *testing.F) {
 			accepted(plain)
 		}
 		if plain, err := io.ReadAll(NewDecrypter(bytes.NewReader(data), key, size)); err == nil {
-			if int64(len(plain)) != size {
+			if size >= 0 && int64(len(plain)) != size {
 				t.Fatalf("sized decrypter returned %d bytes for size %d", len(plain), size)
 			}
 			accepted(plain)

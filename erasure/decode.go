@@ -91,44 +91,48 @@ type decoder struct {
 	state []uint8 // per shard, for the current stripe
 	dead  []bool  // per shard: not to be read again in this decode; allocated on first need
 
-	// Concurrent reads: one reader goroutine per shard, started on first need and
-	// stopped and joined by stop when the Decode returns. Each takes frame requests on
-	// its own channel, stores the result in st.errs[i] and signals done.
-	reqs    []chan frameReq
+	// Concurrent reads: up to ReadersMax reader goroutines, started on first need and
+	// stopped and joined by stop when the call returns. fetch sets cur, queues shard
+	// indexes on reqs and waits for one done per index; a reader stores its result in
+	// st.errs[i]. The channel operations order every access to cur and st.errs.
+	cur     frameReq
+	reqs    chan int
 	done    chan struct{}
+	running int
 	readers sync.WaitGroup
 }
+
+// ReadersMax bounds the goroutines one Decode or Rebuild call reads shards with.
+const ReadersMax = 16
 
 type frameReq struct {
 	s        int64
 	blockLen int
 }
 
-// reader returns the request channel of shard i's reader goroutine, starting it.
-func (d *decoder) reader(i int) chan<- frameReq {
+// queue hands shard i's read of d.cur to a reader goroutine, starting one if fewer
+// than ReadersMax (and fewer than queued reads) run.
+func (d *decoder) queue(i, queued int) {
 	if d.reqs == nil {
-		d.reqs = make([]chan frameReq, len(d.state))
+		d.reqs = make(chan int, len(d.state))
 		d.done = make(chan struct{}, len(d.state))
 	}
-	if d.reqs[i] == nil {
-		ch := make(chan frameReq)
-		d.reqs[i] = ch
+	if d.running < min(queued, ReadersMax) {
+		d.running++
 		d.readers.Go(func() {
-			for r := range ch {
-				d.st.errs[i] = d.read(i, r.s, r.blockLen)
+			for i := range d.reqs {
+				d.st.errs[i] = d.read(i, d.cur.s, d.cur.blockLen)
 				d.done <- struct{}{}
 			}
 		})
 	}
-	return d.reqs[i]
+	d.reqs <- i
 }
 
 // stop ends the reader goroutines and waits for them.
 func (d *decoder) stop() {
-	for _, ch := range d.reqs {
-		if ch != nil {
-			close(ch)
-		}
+	if d.reqs != nil {
+		close(d.reqs)
 	}
 	d.readers.Wait()
 }
@@ -239,8 +243,9 @@ func (d *decoder) fetch(idx []int, s int64, blockLen int, faults []error) []erro
 	case 1:
 		d.st.errs[idx[0]] = d.read(idx[0], s, blockLen)
 	default:
-		for _, i := range idx {
-			d.reader(i) <- frameReq{s: s, blockLen: blockLen}
+		d.cur = frameReq{s: s, blockLen: blockLen}
+		for n, i := range idx {
+			d.queue(i, n+1)
 		}
 		for range idx {
 			<-d.done

@@ -579,4 +579,3 @@ func TestRPCCorruption(t *testing.T) {
 		t.Error("healed shard reads back wrong")
 	}
 }
-

@@ -20,12 +20,14 @@
 // stream length fix every frame boundary (FrameOffset, ShardSize, FrameLayout). An
 // empty object has no frames. Header (big-endian):
 //
-//	0  4  magic "CFSH"        16 16 object version id
-//	4  1  format version 1    32  1 code id 1 (Reed–Solomon, default matrix)
-//	5  1  hash id 1           33 27 reserved, zero
-//	6  2  k    8 2  m         60  4 CRC-32C (Castagnoli) of bytes 0..59
-//	10 4  block size B
-//	14 2  shard index
+//	off size field                 off size field
+//	  0    4 magic "CFSH"             16   16 object version id
+//	  4    1 format version (1)       32    1 code id (1 = Reed–Solomon, default matrix)
+//	  5    1 hash id (1)              33   27 reserved, zero
+//	  6    2 k                        60    4 CRC-32C (Castagnoli) of bytes 0..59
+//	  8    2 m
+//	 10    4 block size B
+//	 14    2 shard index
 //
 // The digest is SHA-256(block)[0:16] followed by SHA-256("CFSB" || 1 || version id ||
 // u16 shard index || u64 block number || SHA-256(block)[0:16])[0:16]. The first half
@@ -34,22 +36,34 @@
 // caught per block. FORMAT.md in this directory is the byte-by-byte reference, with
 // golden files in testdata/. The format constants must never change.
 //
+// # Operations
+//
+//   - Encode / EncodeStripes (PUT): read the object once and produce the k+m shard
+//     streams, to io.Writers or stripe by stripe to a callback.
+//   - Decode (GET): write a byte range, reading only the stripes (and, when healthy,
+//     only the data shards) that cover it, verifying every block, reconstructing
+//     around missing, failing or corrupt shards.
+//   - Rebuild (heal): write byte-identical replacements for lost shards.
+//   - CheckShard, ParseHeader, VerifyFrame, Header.VerifyFrame (storage node, scrub):
+//     check stored bytes without the rest of the object.
+//
 // # Errors
 //
 // Bad stored bytes are never a panic: they are errors for which IsCorrupt is true,
-// carried by a *ShardError that names the shard and block where known. Decode
-// reconstructs around up to m missing, failing or corrupt shards per stripe and lists
-// what it met in a Report, so the caller can queue healing; beyond m it fails with
+// carried by a *ShardError that names the shard and block where known. Decode and
+// Rebuild work around up to m missing, failing or corrupt shards per stripe and list
+// what they met in a Report, so the caller can queue healing; beyond m they fail with
 // ErrTooFewShards. Panics are reserved for broken invariants of this package (bugs);
 // the invariants build tag adds expensive self-checks.
 //
 // # Concurrency and memory
 //
 // A Codec is immutable and safe for concurrent use; New returns one shared Codec per
-// Geometry, with one reedsolomon encoder and one pool of 64-byte-aligned stripe buffers.
-// Encode and Decode stream: each call holds one pooled stripe buffer ((k+m) blocks)
-// whatever the object size. Decode reads several shards of a stripe concurrently from
-// goroutines it starts and joins before it moves on; no goroutine outlives a call. The
-// package does no I/O of its own and imports only the standard library, reedsolomon and
-// sha256-simd.
+// Geometry, with one reedsolomon encoder and one pool of 64-byte-aligned stripe
+// buffers. Every call streams: it holds one pooled stripe buffer ((k+m) blocks)
+// whatever the object size, and buffers handed to callbacks and writers are valid only
+// during the call. Decode and Rebuild read the shards of a stripe concurrently, from at
+// most ReadersMax goroutines per call that they start, stop and join before returning;
+// no goroutine outlives a call. The package does no I/O of its own and imports only
+// the standard library, reedsolomon and sha256-simd.
 package erasure

@@ -54,7 +54,9 @@ func NewDecrypter(src io.Reader, key Key, plainSize int64) *Decrypter {
 
 // NewRangeDecrypter returns a Decrypter of the plaintext range r (from MapRange). src
 // yields the ciphertext from r.Offset on (at least r.Length bytes); header is the
-// stream's first HeaderBytes bytes. It fails on a malformed header or an inconsistent r.
+// stream's first HeaderBytes bytes (not retained). It fails like the header check of a
+// stream (ErrTruncated, ErrHeader, ErrVersion) or with ErrRange when r is not what
+// MapRange returns.
 func NewRangeDecrypter(src io.Reader, key Key, header []byte, r Range) (*Decrypter, error) {
 	d := new(Decrypter)
 	if err := d.ResetRange(src, key, header, r); err != nil {
@@ -161,7 +163,7 @@ func (d *Decrypter) next() error {
 	if d.needHeader {
 		d.needHeader = false
 		h := d.buf[:HeaderBytes]
-		if _, err := io.ReadFull(d.src, h); err != nil {
+		if err := readFull(d.src, h); err != nil {
 			return readErr("header", err)
 		}
 		prefix, err := parseHeader(h)
@@ -181,7 +183,7 @@ func (d *Decrypter) nextSized() error {
 		return io.EOF
 	}
 	ct := d.buf[:packageCipherLen(d.size, d.index)]
-	if _, err := io.ReadFull(d.src, ct); err != nil {
+	if err := readFull(d.src, ct); err != nil {
 		return readErr(fmt.Sprintf("package %d", d.index), err)
 	}
 	final := d.index == d.last
@@ -191,12 +193,12 @@ func (d *Decrypter) nextSized() error {
 	}
 	if final && d.strictEnd {
 		// Refuse data after the final package before handing out any of it.
-		m, err := io.ReadFull(d.src, d.buf[len(ct):len(ct)+1])
+		m, _, err := fill(d.src, d.buf[len(ct):len(ct)+1])
+		if err != nil {
+			return fmt.Errorf("sse: read after package %d: %w", d.last, err)
+		}
 		if m > 0 {
 			return fmt.Errorf("sse: after package %d: %w", d.last, ErrTrailing)
-		}
-		if err != io.EOF {
-			return fmt.Errorf("sse: read after package %d: %w", d.last, err)
 		}
 	}
 	if d.trim > 0 {
@@ -222,17 +224,16 @@ func (d *Decrypter) nextStream() error {
 		buf[0] = d.carry
 		n = 1
 	}
-	m, err := io.ReadFull(d.src, buf[n:])
+	m, final, err := fill(d.src, buf[n:])
+	if err != nil {
+		return fmt.Errorf("sse: read package %d: %w", d.index, err)
+	}
 	n += m
-	final := false
-	switch {
-	case err == nil:
+	if final {
+		d.carried = false
+	} else {
 		d.carry, d.carried = buf[PackageCipherBytes], true
 		n = PackageCipherBytes
-	case err == io.EOF || err == io.ErrUnexpectedEOF:
-		final, d.carried = true, false
-	default:
-		return fmt.Errorf("sse: read package %d: %w", d.index, err)
 	}
 	if n < TagBytes {
 		return fmt.Errorf("sse: package %d of %d bytes: %w", d.index, n, ErrTruncated)
@@ -257,7 +258,22 @@ func (d *Decrypter) open(ct []byte, final bool) ([]byte, error) {
 	return plain, nil
 }
 
-// readErr classifies an io.ReadFull failure: a short source is a truncated stream.
+// readFull is io.ReadFull on top of fill: it fails with io.EOF when src is empty,
+// io.ErrUnexpectedEOF when it ends early, and io.ErrNoProgress when it is stuck.
+func readFull(src io.Reader, b []byte) error {
+	n, _, err := fill(src, b)
+	switch {
+	case err != nil:
+		return err
+	case n == len(b):
+		return nil
+	case n == 0:
+		return io.EOF
+	}
+	return io.ErrUnexpectedEOF
+}
+
+// readErr classifies a readFull failure: a short source is a truncated stream.
 func readErr(what string, err error) error {
 	if err == io.EOF || err == io.ErrUnexpectedEOF {
 		return fmt.Errorf("sse: %s: %w", what, ErrTruncated)
@@ -268,7 +284,8 @@ func readErr(what string, err error) error {
 // DecryptRange writes the plaintext range [off, off+n) of the encrypted stream in src
 // (plainSize bytes of plaintext) to w. It reads the header and only the packages that
 // cover the range, and writes each package's part only after it verified. It returns
-// the plaintext bytes written; on an error they must be discarded.
+// the plaintext bytes written; on an error they must be discarded. It allocates one
+// Decrypter; a caller that pools Decrypters uses MapRange and ResetRange instead.
 func DecryptRange(w io.Writer, src io.ReaderAt, key Key, plainSize, off, n int64) (int64, error) {
 	r, err := MapRange(plainSize, off, n)
 	if err != nil {

@@ -145,15 +145,17 @@ func appendString(dst []byte, s string) []byte {
 	return append(binary.BigEndian.AppendUint32(dst, uint32(len(s))), s...)
 }
 
-// Sealed data key layout (FORMAT.md): magic ‖ version ‖ salt ‖ nonce ‖ ciphertext ‖ tag.
+// SealedDEKBytes is the size of a sealed data key (FORMAT.md section 2).
+const SealedDEKBytes = sealCipherAt + KeyBytes + TagBytes // 81
+
+// Sealed data key layout: magic ‖ version ‖ salt ‖ nonce ‖ ciphertext ‖ tag.
 const (
-	sealVersion    = 1
-	sealSaltBytes  = 16
-	sealHeadBytes  = 4 + 1
-	sealNonceAt    = sealHeadBytes + sealSaltBytes
-	sealCipherAt   = sealNonceAt + nonceBytes
-	sealInfo       = "coffer dek seal v1"
-	SealedDEKBytes = sealCipherAt + KeyBytes + TagBytes // 81
+	sealVersion   = 1
+	sealSaltBytes = 16
+	sealHeadBytes = 4 + 1
+	sealNonceAt   = sealHeadBytes + sealSaltBytes
+	sealCipherAt  = sealNonceAt + nonceBytes
+	sealInfo      = "coffer dek seal v1"
 )
 
 var sealMagic = [4]byte{'C', 'F', 'D', 'K'}
@@ -188,7 +190,8 @@ func SealDEK(rand io.Reader, kek, dek Key, b Binding) ([]byte, error) {
 
 // UnsealDEK opens a sealed DEK under kek, checking that it was sealed for binding b. It
 // fails with ErrSealed or ErrVersion on a malformed seal, ErrBinding on an invalid b,
-// and ErrAuth when kek or b differ from the seal's (or the bytes were changed).
+// and ErrAuth when kek or b differ from the seal's (or the bytes were changed). It does
+// not retain sealed.
 func UnsealDEK(kek Key, sealed []byte, b Binding) (Key, error) {
 	if len(sealed) != SealedDEKBytes || [4]byte(sealed[:4]) != sealMagic {
 		return Key{}, fmt.Errorf("%w: %d bytes", ErrSealed, len(sealed))

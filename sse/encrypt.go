@@ -111,17 +111,16 @@ func (e *Encrypter) next() error {
 		buf[0] = e.carry
 		n = 1
 	}
-	m, err := io.ReadFull(e.src, buf[n:])
+	m, final, err := fill(e.src, buf[n:])
+	if err != nil {
+		return fmt.Errorf("sse: read plaintext: %w", err)
+	}
 	n += m
-	final := false
-	switch {
-	case err == nil:
+	if final {
+		e.carried = false
+	} else {
 		e.carry, e.carried = buf[PackagePlainBytes], true
 		n = PackagePlainBytes
-	case err == io.EOF || err == io.ErrUnexpectedEOF:
-		final, e.carried = true, false
-	default:
-		return fmt.Errorf("sse: read plaintext: %w", err)
 	}
 	if e.plain += int64(n); e.plain > StreamBytesMax {
 		return fmt.Errorf("%w: more than %d bytes", ErrTooLarge, int64(StreamBytesMax))
@@ -132,3 +131,34 @@ func (e *Encrypter) next() error {
 	e.done = final
 	return nil
 }
+
+// fill reads into b until it is full or src reports io.EOF (eof). Unlike io.ReadFull it
+// passes io.ErrUnexpectedEOF from src through as an error: a body cut short by the
+// transport must never look like the end of the plaintext.
+// A source that keeps returning (0, nil) fails with io.ErrNoProgress after
+// emptyReadsMax reads in a row, as bufio does.
+func fill(src io.Reader, b []byte) (n int, eof bool, err error) {
+	empty := 0
+	for n < len(b) {
+		m, err := src.Read(b[n:])
+		n += m
+		switch {
+		case err == io.EOF:
+			// Data and EOF together that exactly fill b are not the end yet: b holds
+			// the look-ahead byte, and the next fill sees EOF again.
+			return n, n < len(b), nil
+		case err != nil:
+			return n, false, err
+		case m > 0:
+			empty = 0
+		default:
+			if empty++; empty >= emptyReadsMax {
+				return n, false, io.ErrNoProgress
+			}
+		}
+	}
+	return n, false, nil
+}
+
+// emptyReadsMax is how many (0, nil) reads in a row fill tolerates.
+const emptyReadsMax = 100

@@ -181,12 +181,41 @@ func TestResetReusesBuffer(t *testing.T) {
 	}
 }
 
-func TestEncrypterSourceError(t *testing.T) {
+// stuckReader returns (0, nil) forever.
+type stuckReader struct{}
+
+func (stuckReader) Read([]byte) (int, error) { return 0, nil }
+
+// TestSourceErrors: a source error, including io.ErrUnexpectedEOF from a body cut short
+// by the transport, is an error and never the end of the stream.
+func TestSourceErrors(t *testing.T) {
 	boom := errors.New("boom")
-	src := io.MultiReader(bytes.NewReader(pattern(P+10, 1)), iotest.ErrReader(boom))
-	_, err := io.ReadAll(NewEncrypter(src, testKey(1), NoncePrefix{}))
-	if !errors.Is(err, boom) {
-		t.Fatalf("got %v, want the source error", err)
+	ct := encrypt(t, testKey(1), NoncePrefix{}, pattern(3*P, 1))
+	for _, cut := range []int{0, 10, P, P + 10} {
+		for _, srcErr := range []error{boom, io.ErrUnexpectedEOF} {
+			src := io.MultiReader(bytes.NewReader(pattern(cut, 1)), iotest.ErrReader(srcErr))
+			if _, err := io.ReadAll(NewEncrypter(src, testKey(1), NoncePrefix{})); !errors.Is(err, srcErr) {
+				t.Errorf("encrypt, %v after %d bytes: got %v", srcErr, cut, err)
+			}
+			for _, size := range []int64{-1, 3 * P} {
+				src = io.MultiReader(bytes.NewReader(ct[:HeaderBytes+cut]), iotest.ErrReader(srcErr))
+				out, err := io.ReadAll(NewDecrypter(src, testKey(1), size))
+				if err == nil || len(out) > cut/PackageCipherBytes*P {
+					t.Errorf("decrypt size %d, %v after %d bytes: %d bytes out, %v", size, srcErr, cut, len(out), err)
+				}
+			}
+		}
+	}
+	if _, err := io.ReadAll(NewEncrypter(stuckReader{}, testKey(1), NoncePrefix{})); !errors.Is(err, io.ErrNoProgress) {
+		t.Errorf("stuck source: got %v, want io.ErrNoProgress", err)
+	}
+	for _, size := range []int64{-1, 3 * P} {
+		for _, cut := range []int{0, HeaderBytes, HeaderBytes + 5, pkgAt(3)} {
+			src := io.MultiReader(bytes.NewReader(ct[:cut]), stuckReader{})
+			if _, err := io.ReadAll(NewDecrypter(src, testKey(1), size)); !errors.Is(err, io.ErrNoProgress) {
+				t.Errorf("stuck stream of size %d after %d bytes: got %v, want io.ErrNoProgress", size, cut, err)
+			}
+		}
 	}
 }
 

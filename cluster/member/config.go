@@ -33,6 +33,8 @@ const (
 	LabelBytesMax = memberlist.LabelMaxSize
 	// SeedsMax is the largest number of seed addresses.
 	SeedsMax = 64
+	// SecondaryKeysMax is the largest number of secondary gossip keys.
+	SecondaryKeysMax = 4
 
 	DefaultBindAddr            = "0.0.0.0"
 	DefaultRejoinInterval      = 30 * time.Second
@@ -67,6 +69,11 @@ type Config struct {
 	// SecretKey is the gossip encryption key: 16, 24 or 32 bytes for AES-128/192/256-GCM
 	// over all gossip traffic. Required unless Plaintext is set. Never logged.
 	SecretKey []byte
+	// SecondaryKeys are further gossip keys accepted for decryption but never used to
+	// send, for key rotation by rolling restart: add the new key as secondary
+	// everywhere, then make it primary everywhere, then drop the old one. Each 16, 24
+	// or 32 bytes; at most SecondaryKeysMax. Never logged.
+	SecondaryKeys [][]byte
 	// Plaintext allows running without SecretKey. For tests only.
 	Plaintext bool
 	// Label keeps separate clusters apart: packets with another label are dropped,
@@ -181,6 +188,17 @@ func (c *Config) Validate() error {
 		// The length is not secret; the key never appears in the message.
 		bad("SecretKey is %d bytes (want 16, 24 or 32)", len(c.SecretKey))
 	}
+	if len(c.SecondaryKeys) > 0 && len(c.SecretKey) == 0 {
+		bad("SecondaryKeys need a SecretKey")
+	}
+	if len(c.SecondaryKeys) > SecondaryKeysMax {
+		bad("%d secondary keys (max %d)", len(c.SecondaryKeys), SecondaryKeysMax)
+	}
+	for i, k := range c.SecondaryKeys {
+		if l := len(k); l != 16 && l != 24 && l != 32 {
+			bad("SecondaryKeys[%d] is %d bytes (want 16, 24 or 32)", i, l)
+		}
+	}
 	if len(c.Label) > LabelBytesMax {
 		bad("Label is %d bytes (max %d)", len(c.Label), LabelBytesMax)
 	}
@@ -234,7 +252,13 @@ func (c *Config) memberlistConfig() *memberlist.Config {
 		mc.AdvertisePort = c.BindPort
 	}
 	if len(c.SecretKey) > 0 {
-		mc.SecretKey = append([]byte(nil), c.SecretKey...)
+		// Validate checked every length, so NewKeyring cannot fail here; memberlist
+		// keeps its own copies of the keys.
+		kr, err := memberlist.NewKeyring(c.SecondaryKeys, c.SecretKey)
+		if err != nil {
+			panic("member: keyring from validated keys: " + err.Error())
+		}
+		mc.Keyring = kr
 	}
 	mc.Label = c.Label
 	if c.ProbeInterval > 0 {

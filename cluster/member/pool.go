@@ -124,12 +124,16 @@ func Start(ctx context.Context, cfg Config) (*Pool, error) {
 		return nil, fmt.Errorf("member: start gossip: %w", err)
 	}
 	p.ml = ml
-	if seeds := p.missingSeeds(); len(seeds) > 0 && ctx.Err() == nil {
+	if seeds := p.missingSeeds(); len(seeds) > 0 {
 		if n, err := ml.Join(seeds); err != nil {
 			p.log.Warn("no seed reachable; will retry", "seeds", len(seeds), "err", err)
 		} else {
 			p.log.Info("joined pool", "seeds_reached", n)
 		}
+	}
+	if err := ctx.Err(); err != nil {
+		_ = ml.Shutdown()
+		return nil, err
 	}
 	p.wg.Add(2)
 	go p.debounceLoop()

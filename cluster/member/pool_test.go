@@ -165,6 +165,21 @@ func TestPoolIsolation(t *testing.T) {
 	}
 }
 
+// TestPoolKeyRotation: in the middle of a rotation, pools that send with different
+// primary keys talk because each holds the other's key as a secondary.
+func TestPoolKeyRotation(t *testing.T) {
+	t.Parallel()
+	acfg := testConfig("rot-a")
+	acfg.SecondaryKeys = [][]byte{otherKey}
+	a := startPool(t, acfg)
+	bcfg := testConfig("rot-b", a.LocalAddr())
+	bcfg.SecretKey, bcfg.SecondaryKeys = otherKey, [][]byte{testKey}
+	b := startPool(t, bcfg)
+	for _, p := range []*Pool{a, b} {
+		eventually(t, 5*time.Second, p.cfg.Name+" sees both", func() bool { return names(p.Members()) == "rot-a,rot-b" })
+	}
+}
+
 // TestPoolLeave: a planned departure is first visible as StateLeaving (and drops out
 // of StorageNodes), then the member disappears.
 func TestPoolLeave(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"hash"
 	"io"
 	"net/http"
 	"slices"
@@ -395,3 +396,5 @@ func appendTrimmed(b []byte, s string) []byte {
 	}
 	return b
 }
+
+func sha256Factory() hash.Hash { return sha256.New() }

@@ -203,3 +203,41 @@ func (p *packer) set(index int64, final bool) {
 		p.aad[HeaderBytes] = flagFinal
 	}
 }
+
+// PartRange is the piece of a plaintext range that falls in one part of a multipart
+// object: plaintext bytes [Off, Off+N) of part index Part (0-based, in the order of the
+// sizes given to AppendPartRanges). Map it onto that part's stream with MapRange.
+type PartRange struct {
+	Part   int
+	Off, N int64
+}
+
+// AppendPartRanges splits the plaintext range [off, off+n) of an object made of parts of
+// the given plaintext sizes into one PartRange per part it touches, appended to dst.
+// Empty parts never appear. It fails with ErrRange on a part size outside
+// [0, StreamBytesMax], a total that overflows int64, or a range outside the object.
+func AppendPartRanges(dst []PartRange, sizes []int64, off, n int64) ([]PartRange, error) {
+	var total int64
+	for i, s := range sizes {
+		if s < 0 || s > StreamBytesMax {
+			return dst, fmt.Errorf("%w: part %d of %d bytes", ErrRange, i, s)
+		}
+		if total += s; total < 0 {
+			return dst, fmt.Errorf("%w: parts overflow", ErrRange)
+		}
+	}
+	if off < 0 || n < 0 || off > total || n > total-off {
+		return dst, fmt.Errorf("%w: [%d, +%d) of %d bytes", ErrRange, off, n, total)
+	}
+	var start int64 // plaintext offset of part i in the object
+	for i, s := range sizes {
+		end := start + s
+		if s > 0 && n > 0 && off < end && start < off+n {
+			lo := max(off, start)
+			hi := min(off+n, end)
+			dst = append(dst, PartRange{Part: i, Off: lo - start, N: hi - lo})
+		}
+		start = end
+	}
+	return dst, nil
+}

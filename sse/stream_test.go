@@ -381,3 +381,57 @@ func TestRangeDecrypterRejectsForgedRange(t *testing.T) {
 		}
 	}
 }
+
+func TestAppendPartRanges(t *testing.T) {
+	// naive assigns every byte of the range to its part.
+	naive := func(sizes []int64, off, n int64) []PartRange {
+		var out []PartRange
+		for pos := off; pos < off+n; pos++ {
+			start := int64(0)
+			for i, s := range sizes {
+				if pos < start+s {
+					if len(out) > 0 && out[len(out)-1].Part == i {
+						out[len(out)-1].N++
+					} else {
+						out = append(out, PartRange{Part: i, Off: pos - start, N: 1})
+					}
+					break
+				}
+				start += s
+			}
+		}
+		return out
+	}
+	layouts := [][]int64{{}, {0}, {10}, {5, 0, 7}, {3, 3, 3}, {1, 0, 0, 2, 9}}
+	for _, sizes := range layouts {
+		var total int64
+		for _, s := range sizes {
+			total += s
+		}
+		for off := int64(0); off <= total; off++ {
+			for n := int64(0); off+n <= total; n++ {
+				got, err := AppendPartRanges(nil, sizes, off, n)
+				if err != nil {
+					t.Fatalf("%v [%d,+%d): %v", sizes, off, n, err)
+				}
+				if want := naive(sizes, off, n); fmt.Sprint(got) != fmt.Sprint(want) {
+					t.Fatalf("%v [%d,+%d) = %v, want %v", sizes, off, n, got, want)
+				}
+			}
+		}
+		if _, err := AppendPartRanges(nil, sizes, total, 1); !errors.Is(err, ErrRange) {
+			t.Errorf("%v past the end: %v", sizes, err)
+		}
+	}
+	for _, bad := range []struct {
+		sizes  []int64
+		off, n int64
+	}{{[]int64{-1}, 0, 0}, {[]int64{StreamBytesMax + 1}, 0, 0}, {[]int64{5}, -1, 1}, {[]int64{5}, 0, -1}, {[]int64{5}, 3, 3}} {
+		if _, err := AppendPartRanges(nil, bad.sizes, bad.off, bad.n); !errors.Is(err, ErrRange) {
+			t.Errorf("%+v: got %v, want ErrRange", bad, err)
+		}
+	}
+	if _, err := AppendPartRanges(nil, []int64{StreamBytesMax, StreamBytesMax}, 0, 1); err != nil {
+		t.Errorf("two maximal parts: %v", err)
+	}
+}

@@ -153,6 +153,9 @@ func TestSizeMismatchFails(t *testing.T) {
 	if out, err := decryptAs(modeSized, short, key, 0); err == nil || len(out) != 0 {
 		t.Errorf("100-byte stream read as empty: %d bytes, %v", len(out), err)
 	}
+	if _, err := decryptAs(modeSized, empty, key, StreamBytesMax+1); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("size above StreamBytesMax: %v, want ErrTooLarge", err)
+	}
 	// A stream whose final package is full, read with a size one package longer.
 	full := encrypt(t, key, NoncePrefix{}, pattern(P, 1))
 	if out, err := decryptAs(modeSized, full, key, P+1); !errors.Is(err, ErrAuth) || len(out) != 0 {

@@ -46,6 +46,22 @@ func TestGeometryValidate(t *testing.T) {
 	}
 }
 
+func TestGeometryEnsureDefaults(t *testing.T) {
+	tests := []struct{ in, want erasure.Geometry }{
+		{erasure.Geometry{}, erasure.DefaultGeometry},
+		{erasure.Geometry{DataShards: 8}, erasure.Geometry{DataShards: 8, ParityShards: 2, BlockSize: 256 << 10}},
+		{erasure.Geometry{ParityShards: 3, BlockSize: 64}, erasure.Geometry{DataShards: 4, ParityShards: 3, BlockSize: 64}},
+		{erasure.Geometry{DataShards: -1, ParityShards: 1, BlockSize: 1}, erasure.Geometry{DataShards: -1, ParityShards: 1, BlockSize: 1}},
+	}
+	for _, tt := range tests {
+		got := tt.in
+		got.EnsureDefaults()
+		if got != tt.want {
+			t.Errorf("%v.EnsureDefaults() = %v, want %v", tt.in, got, tt.want)
+		}
+	}
+}
+
 func TestLayout(t *testing.T) {
 	g := erasure.Geometry{DataShards: 4, ParityShards: 2, BlockSize: 64}
 	f := int64(erasure.HashSize + 64)

@@ -37,6 +37,20 @@ type Geometry struct {
 	BlockSize    int // B: a positive multiple of BlockAlign, at most BlockSizeMax
 }
 
+// EnsureDefaults sets every zero field of g to its DefaultGeometry value, so a
+// configuration may name only what it changes. It does not validate.
+func (g *Geometry) EnsureDefaults() {
+	if g.DataShards == 0 {
+		g.DataShards = DefaultGeometry.DataShards
+	}
+	if g.ParityShards == 0 {
+		g.ParityShards = DefaultGeometry.ParityShards
+	}
+	if g.BlockSize == 0 {
+		g.BlockSize = DefaultGeometry.BlockSize
+	}
+}
+
 // Validate reports every problem with g at once; each one wraps ErrInvalidGeometry.
 func (g Geometry) Validate() error {
 	var errs []error

@@ -113,3 +113,51 @@ func FlipBit(b []byte, bit int64) []byte {
 	out[bit/8] ^= 1 << (bit % 8)
 	return out
 }
+
+// TestShardReaderAt is a conformance check for a store of shards, such as a storage
+// node's shard files or its shard RPC client: store is called once per shard of a few
+// encoded objects and returns a ReaderAt over the stored copy. TestShardReaderAt then
+// decodes whole objects and ranges through those ReaderAts, also with m shards
+// missing, and fails t on any wrong byte, fault or error. It also checks the
+// io.ReaderAt contract at the end of a shard (a read past the end returns io.EOF).
+func TestShardReaderAt(t testing.TB, store func(t testing.TB, shard []byte) io.ReaderAt) {
+	t.Helper()
+	g := erasure.Geometry{DataShards: 4, ParityShards: 2, BlockSize: 4096}
+	c, err := erasure.New(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, size := range []int{0, 1, 3*int(g.StripeSize()) + 1234} {
+		id := VersionID(uint64(size) + 100)
+		data := Data(size, uint64(size)+100)
+		shards := Encode(t, g, id, data)
+		src := make([]io.ReaderAt, len(shards))
+		for i, s := range shards {
+			src[i] = store(t, slices.Clone(s))
+		}
+		ranges := [][2]int64{{0, int64(size)}}
+		if size > 0 {
+			ranges = append(ranges, [2]int64{int64(size) - 1, 1}, [2]int64{int64(size) / 3, int64(size) / 2})
+		}
+		for _, lost := range []int{0, g.ParityShards} {
+			s := slices.Clone(src)
+			for i := range lost {
+				s[i] = nil
+			}
+			for _, r := range ranges {
+				var out bytes.Buffer
+				rep, err := c.Decode(&out, erasure.Source{VersionID: id, Size: int64(size), Shards: s}, r[0], r[1])
+				if err != nil || len(rep.Faults) > 0 {
+					t.Fatalf("size %d, %d shards lost, range %v: err=%v faults=%v", size, lost, r, err, rep.Faults)
+				}
+				if !bytes.Equal(out.Bytes(), data[r[0]:r[0]+r[1]]) {
+					t.Fatalf("size %d, %d shards lost, range %v: wrong bytes", size, lost, r)
+				}
+			}
+		}
+		end := int64(len(shards[0]))
+		if n, err := src[0].ReadAt(make([]byte, 8), end-4); n != 4 || err != io.EOF {
+			t.Fatalf("size %d: ReadAt across the end = %d, %v; want 4, io.EOF", size, n, err)
+		}
+	}
+}

@@ -30,6 +30,14 @@
 // while any of them is missing; DeadNodeReclaimTime lets a node come back under its
 // name from a new address.
 //
+// # Keys
+//
+// All gossip is AES-GCM encrypted with SecretKey and authenticated with Label. A pool
+// with another key, another label or no encryption cannot join. SecondaryKeys are
+// accepted but never sent with, which allows rotation by rolling restart. Membership is
+// as separate as the keys: a node that shares a key with any member can learn the pool
+// through that member.
+//
 // # Concurrency
 //
 // A Pool is safe for concurrent use. It owns two goroutines (the debouncer and the

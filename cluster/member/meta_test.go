@@ -2,6 +2,7 @@ package member
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -187,4 +188,29 @@ func TestEnsureDefaults(t *testing.T) {
 	if c.DebounceMax != time.Minute {
 		t.Fatalf("DebounceMax = %v, want raised to DebounceInterval", c.DebounceMax)
 	}
+}
+
+func BenchmarkMeta(b *testing.B) {
+	m := NodeMeta{Roles: []string{RoleMeta, RoleStorage}, RPCAddr: "10.0.0.5:9000", RaftAddr: "10.0.0.5:7000", Zone: "rack1", ProtocolVersion: 3}
+	wire, err := m.Encode()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("op=encode", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := m.Encode(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run(fmt.Sprintf("op=decode/bytes=%d", len(wire)), func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(int64(len(wire)))
+		for b.Loop() {
+			if _, err := DecodeMeta(wire); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

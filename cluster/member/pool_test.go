@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -400,4 +399,6 @@ func TestPoolClosed(t *testing.T) {
 	}
 }
 
-var testLogger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+// testLogger discards; point it at os.Stderr with slog.NewTextHandler when debugging.
+// (t.Log cannot be used: memberlist keeps logging while a pool shuts down.)
+var testLogger = slog.New(slog.DiscardHandler)

@@ -142,6 +142,9 @@ func Place(dst []string, version [16]byte, shards int, nodes []Node) ([]string, 
 	for i := range out {
 		out[i] = nodes[s.pick()].ID
 	}
+	if invariants {
+		assertDistinct(out)
+	}
 	return grown[:len(dst)+shards], nil
 }
 
@@ -184,6 +187,9 @@ func Repair(dst []string, version [16]byte, layout []string, nodes []Node) ([]st
 		if out[i] == "" {
 			out[i] = nodes[s.pick()].ID
 		}
+	}
+	if invariants {
+		assertDistinct(out)
 	}
 	return grown[:len(dst)+shards], nil
 }
@@ -337,4 +343,15 @@ func (s *scratch) pick() int32 {
 	g.next++
 	g.count++
 	return e.node
+}
+
+// assertDistinct panics if a layout names a node twice: a bug, never an input error.
+func assertDistinct(layout []string) {
+	for i := range layout {
+		for j := i + 1; j < len(layout); j++ {
+			if layout[i] == layout[j] {
+				panic("placement: layout names node " + layout[i] + " twice")
+			}
+		}
+	}
 }

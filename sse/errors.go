@@ -63,3 +63,17 @@ var (
 	// ErrKMSKeyDisabled is returned by a KMS for a CMK that exists but is disabled.
 	ErrKMSKeyDisabled = errors.New("sse: kms key disabled")
 )
+
+// IsCorrupt reports whether err means stored bytes are damaged or forged: a stream, a
+// sealed key or a ring that fails authentication or parsing. (AES-GCM cannot tell a
+// wrong key from damaged bytes; callers that can rule out a wrong key, such as SSE-C
+// after VerifyCustomerKey, may report the object for healing.) ErrVersion is not
+// corruption: it may be a newer format.
+func IsCorrupt(err error) bool {
+	for _, target := range []error{ErrAuth, ErrTruncated, ErrTrailing, ErrHeader, ErrSealed, ErrRing} {
+		if errors.Is(err, target) {
+			return true
+		}
+	}
+	return false
+}

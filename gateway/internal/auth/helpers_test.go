@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"errors"
+	"net/http"
 	"testing"
 	"time"
 )
@@ -42,3 +43,12 @@ func wantCode(t testing.TB, err error, code string, sentinel error) {
 }
 
 func errorsAs(err error, target any) bool { return errors.As(err, target) }
+
+type httptestRequest = http.Request
+
+// failingSecrets fails every lookup with a non-sentinel error.
+type failingSecrets struct{}
+
+func (failingSecrets) SecretKey(context.Context, string) (string, error) {
+	return "", errors.New("store unavailable")
+}

@@ -70,6 +70,11 @@ type FSM struct {
 	// written by the apply goroutine).
 	applied atomic.Uint64
 
+	// evictFloor is the reqAge index below which everything was already evicted;
+	// owned by the apply goroutine. It only bounds the eviction scan (so the scan does
+	// not wade through old tombstones); results never depend on it.
+	evictFloor uint64
+
 	// failure is the sticky cause after a failed Pebble write, or nil.
 	failure atomic.Pointer[error]
 
@@ -428,9 +433,13 @@ func (f *FSM) evict(b *pebble.Batch, last uint64) error {
 	if last <= f.cfg.RequestWindow {
 		return nil
 	}
-	upper := be64(last - f.cfg.RequestWindow)
-	upper = append([]byte{pReqAge}, upper...)
-	it, err := b.NewIter(&pebble.IterOptions{LowerBound: []byte{pReqAge}, UpperBound: upper})
+	horizon := last - f.cfg.RequestWindow
+	if horizon <= f.evictFloor {
+		return nil
+	}
+	lower := append([]byte{pReqAge}, be64(f.evictFloor)...)
+	upper := append([]byte{pReqAge}, be64(horizon)...)
+	it, err := b.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
 	if err != nil {
 		return err
 	}
@@ -440,6 +449,9 @@ func (f *FSM) evict(b *pebble.Batch, last uint64) error {
 	}
 	if err := errors.Join(it.Error(), it.Close()); err != nil {
 		return err
+	}
+	if len(dels) < evictBatchMax {
+		f.evictFloor = horizon
 	}
 	for _, k := range dels {
 		if len(k) != 1+8+16 {

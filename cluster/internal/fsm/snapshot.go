@@ -9,6 +9,7 @@ import (
 	"hash"
 	"hash/crc32"
 	"io"
+	"slices"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/hashicorp/raft"
@@ -222,16 +223,14 @@ func (sr *streamReader) next() error {
 		if err != nil {
 			return err
 		}
-		sr.key = grow(sr.key, int(kl))
-		if err := sr.full(sr.key); err != nil {
+		if sr.key, err = sr.readN(sr.key, int(kl)); err != nil {
 			return err
 		}
 		vl, err := sr.uvarint(SnapshotValueBytesMax)
 		if err != nil {
 			return err
 		}
-		sr.val = grow(sr.val, int(vl))
-		if err := sr.full(sr.val); err != nil {
+		if sr.val, err = sr.readN(sr.val, int(vl)); err != nil {
 			return err
 		}
 		sr.count++
@@ -260,11 +259,23 @@ func (sr *streamReader) next() error {
 	return fmt.Errorf("%w: unknown tag %#x", ErrSnapshot, tag[0])
 }
 
-func grow(b []byte, n int) []byte {
-	if cap(b) < n {
-		return make([]byte, n)
+// readChunkBytes bounds how far readN allocates ahead of the bytes actually read, so
+// a forged length costs no more memory than the stream delivers.
+const readChunkBytes = 1 << 20
+
+// readN reads n bytes into dst (reused) and returns it.
+func (sr *streamReader) readN(dst []byte, n int) ([]byte, error) {
+	dst = dst[:0]
+	for n > 0 {
+		c := min(n, readChunkBytes)
+		start := len(dst)
+		dst = slices.Grow(dst, c)[:start+c]
+		if err := sr.full(dst[start:]); err != nil {
+			return nil, err
+		}
+		n -= c
 	}
-	return b[:n]
+	return dst, nil
 }
 
 // Restore implements raft.FSM: it replaces all state with the snapshot stream rc.
@@ -303,6 +314,7 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	f.h, f.gen = h, gen
 	f.applied.Store(applied)
 	f.failure.Store(nil)
+	f.evictFloor = 0
 	f.mu.Unlock()
 	old.retired.Store(true)
 	old.unref()

@@ -112,8 +112,8 @@ func (d *Decrypter) ResetRange(src io.Reader, key Key, header []byte, r Range) e
 	return nil
 }
 
-// Read reads verified plaintext into b. It returns io.EOF after the stream (or range)
-// ends and its final package verified.
+// Read reads verified plaintext into b. It returns io.EOF once the last package of the
+// stream (or of the range) has verified and been handed out.
 func (d *Decrypter) Read(b []byte) (int, error) {
 	n := 0
 	for n < len(b) {

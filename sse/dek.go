@@ -214,15 +214,25 @@ func UnsealDEK(kek Key, sealed []byte, b Binding) (Key, error) {
 // PartNumberMax is the highest multipart part number (COS and S3 allow 10000 parts).
 const PartNumberMax = 10000
 
-// PartKey derives the key of multipart part number part (1..PartNumberMax) from the
-// upload's DEK: HKDF-SHA256(secret = upload DEK, no salt, info = "coffer part" ‖
-// u32be(part)). Each part is an independent stream under its own key and nonce prefix.
-func PartKey(upload Key, part int) (Key, error) {
+// PartKey derives the key of one upload of multipart part number part
+// (1..PartNumberMax) from the upload's DEK: HKDF-SHA256(secret = upload DEK, salt,
+// info = "coffer part" ‖ u32be(part)). Each part is an independent stream under its own
+// key and nonce prefix.
+//
+// salt (at least SaltBytesMin bytes, from NewSalt) is drawn afresh for every Upload
+// Part request and kept in the part table: clients may upload the same part number
+// again, and without it two uploads of one part would share a key, leaving only the
+// 32-bit nonce prefix between them and GCM nonce reuse. It fails with ErrPartNumber or
+// ErrSalt.
+func PartKey(upload Key, part int, salt []byte) (Key, error) {
 	if part < 1 || part > PartNumberMax {
 		return Key{}, fmt.Errorf("%w: %d", ErrPartNumber, part)
 	}
+	if len(salt) < SaltBytesMin {
+		return Key{}, fmt.Errorf("%w: %d bytes", ErrSalt, len(salt))
+	}
 	info := binary.BigEndian.AppendUint32([]byte("coffer part"), uint32(part))
-	b, err := hkdf.Key(sha256.New, upload[:], nil, string(info), KeyBytes)
+	b, err := hkdf.Key(sha256.New, upload[:], salt, string(info), KeyBytes)
 	if err != nil {
 		panic("sse: hkdf: " + err.Error())
 	}

@@ -227,13 +227,14 @@ func refHKDF(secret, salt, info []byte) Key {
 
 func TestPartKey(t *testing.T) {
 	upload := testKey(42)
+	salt, again := bytes.Repeat([]byte{1}, SaltBytesMin), bytes.Repeat([]byte{2}, SaltBytes)
 	seen := map[Key]int{}
 	for _, part := range []int{1, 2, 3, 255, 256, 257, 9999, PartNumberMax} {
-		k, err := PartKey(upload, part)
+		k, err := PartKey(upload, part, salt)
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := refHKDF(upload[:], nil, binary.BigEndian.AppendUint32([]byte("coffer part"), uint32(part)))
+		want := refHKDF(upload[:], salt, binary.BigEndian.AppendUint32([]byte("coffer part"), uint32(part)))
 		if k != want {
 			t.Fatalf("part %d: key differs from RFC 5869 reference", part)
 		}
@@ -241,18 +242,24 @@ func TestPartKey(t *testing.T) {
 			t.Fatalf("parts %d and %d share a key", p, part)
 		}
 		seen[k] = part
-		if other, _ := PartKey(testKey(43), part); other == k {
+		if other, _ := PartKey(testKey(43), part, salt); other == k {
 			t.Fatalf("part %d: two uploads share a part key", part)
+		}
+		if reupload, _ := PartKey(upload, part, again); reupload == k {
+			t.Fatalf("part %d: two uploads of the part share a key", part)
 		}
 	}
 	for _, bad := range []int{-1, 0, PartNumberMax + 1} {
-		if _, err := PartKey(upload, bad); !errors.Is(err, ErrPartNumber) {
+		if _, err := PartKey(upload, bad, salt); !errors.Is(err, ErrPartNumber) {
 			t.Errorf("part %d: got %v, want ErrPartNumber", bad, err)
 		}
 	}
+	if _, err := PartKey(upload, 1, salt[:SaltBytesMin-1]); !errors.Is(err, ErrSalt) {
+		t.Errorf("short salt: got %v, want ErrSalt", err)
+	}
 	// A part's stream does not open under another part's key.
-	k1, _ := PartKey(upload, 1)
-	k2, _ := PartKey(upload, 2)
+	k1, _ := PartKey(upload, 1, salt)
+	k2, _ := PartKey(upload, 2, salt)
 	ct := encrypt(t, k1, NoncePrefix{1}, pattern(1000, 1))
 	if _, err := decryptAs(modeSized, ct, k2, 1000); !errors.Is(err, ErrAuth) {
 		t.Fatalf("part 1 opened under part 2's key: %v", err)

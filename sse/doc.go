@@ -39,7 +39,7 @@
 //	sse-c          CustomerKEK(customer key, salt) (HKDF-SHA256); the server keeps only
 //	               the salt and CustomerKeyMAC(customer key, salt)
 //
-// Multipart parts are independent streams under PartKey(upload DEK, part number);
+// Multipart parts are independent streams under PartKey(upload DEK, part number, salt);
 // AppendPartRanges splits an object range over the parts. IsCorrupt tells damaged or
 // forged stored bytes from other failures.
 // Key is the type of every secret here; it formats as a redaction under fmt, and no

@@ -51,6 +51,7 @@ type sealVector struct {
 
 type partVector struct {
 	Upload string `json:"upload_dek"`
+	Salt   string `json:"salt"`
 	Part   int    `json:"part"`
 	Key    string `json:"part_key"`
 }
@@ -121,12 +122,12 @@ func buildVectors(t *testing.T) Vectors {
 		})
 	}
 	for _, part := range []int{1, 2, PartNumberMax} {
-		upload := Key(seq(0x10, 32))
-		k, err := PartKey(upload, part)
+		upload, salt := Key(seq(0x10, 32)), seq(0x30, SaltBytes)
+		k, err := PartKey(upload, part, salt)
 		if err != nil {
 			t.Fatal(err)
 		}
-		v.Parts = append(v.Parts, partVector{Upload: hexKey(upload), Part: part, Key: hexKey(k)})
+		v.Parts = append(v.Parts, partVector{Upload: hexKey(upload), Salt: hex.EncodeToString(salt), Part: part, Key: hexKey(k)})
 	}
 	ck, err := ParseCustomerKey("AES256", exampleKeyB64, exampleMD5B64)
 	if err != nil {

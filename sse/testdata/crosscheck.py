@@ -49,7 +49,7 @@ for sv in v["sealed_deks"]:
     assert sealed.hex() == sv["sealed"], sv["name"]
 
 for pv in v["part_keys"]:
-    key = hkdf(bytes.fromhex(pv["upload_dek"]), None, b"coffer part" + struct.pack(">I", pv["part"]))
+    key = hkdf(bytes.fromhex(pv["upload_dek"]), bytes.fromhex(pv["salt"]), b"coffer part" + struct.pack(">I", pv["part"]))
     assert key.hex() == pv["part_key"], pv["part"]
 
 for cv in v["sse_c"]:

@@ -78,7 +78,7 @@ func (s *Store) openReader(id ShardID, rec record, off, n int64) (*shardReader, 
 		}
 		r.src, r.closer = f, f
 	}
-	r.bp = s.frames.get(int(max(l.frameSize, erasure.HeaderSize)))
+	r.bp = s.frames.get(int(erasure.HeaderSize + l.frameSize))
 	return r, nil
 }
 
@@ -108,15 +108,25 @@ func (r *shardReader) fill() error {
 	}
 	buf := *r.bp
 	if r.pos < erasure.HeaderSize {
-		h := buf[:erasure.HeaderSize]
-		if err := r.readAt(h, 0); err != nil {
+		// The header, and frame 0 with it when the range reaches into it, in one read.
+		n := int64(erasure.HeaderSize)
+		if r.end > n && r.l.frames > 0 {
+			n += r.l.frameLen(0)
+		}
+		hf := buf[:n]
+		if err := r.readAt(hf, 0); err != nil {
 			return err
 		}
-		if !bytes.Equal(h, r.hdr) {
+		if !bytes.Equal(hf[:erasure.HeaderSize], r.hdr) {
 			return r.fail(corrupt("node: shard %s: stored header differs from the index", r.id), true)
 		}
-		hi := min(r.end, erasure.HeaderSize)
-		r.out, r.pos = h[r.pos:hi], hi
+		if n > erasure.HeaderSize {
+			if err := r.l.verify(0, hf[erasure.HeaderSize:]); err != nil {
+				return r.fail(fmt.Errorf("node: shard %s: frame 0: %w", r.id, err), true)
+			}
+		}
+		hi := min(r.end, n)
+		r.out, r.pos = hf[r.pos:hi], hi
 		return nil
 	}
 	i := r.l.frameAt(r.pos)

@@ -401,7 +401,7 @@ func (s *Store) put(ctx context.Context, id ShardID, size int64, r io.Reader, re
 	if rec.inline {
 		err = s.putInline(ctx, id, l, rec, r, old, found)
 	} else {
-		err = s.putFile(ctx, id, l, rec, r, old, found)
+		err = s.putFile(ctx, id, l, rec, r, found)
 	}
 	if err != nil {
 		return fmt.Errorf("node: shard %s: %w", id, err)
@@ -482,9 +482,21 @@ func (s *Store) commitInline(id ShardID, rec record, data []byte, old record, fo
 
 // putFile writes a large shard as a file: pending mark, temp file, fsync, rename,
 // directory fsync, then the Sync commit of its record.
-func (s *Store) putFile(ctx context.Context, id ShardID, l layout, rec record, r io.Reader, old record, found bool) (err error) {
+func (s *Store) putFile(ctx context.Context, id ShardID, l layout, rec record, r io.Reader, found bool) (err error) {
 	pk := key(kindPending, id)
-	if err := s.db.Set(pk, nil, pebble.NoSync); err != nil {
+	if found {
+		// Replacing: the old shard goes first, durably, so a crash can never pair
+		// the old record with the new file. Healing restores what is missing.
+		b := s.db.NewBatch()
+		_ = b.Set(pk, nil, nil)
+		_ = b.Delete(key(kindRecord, id), nil)
+		_ = b.Delete(key(kindData, id), nil)
+		err := b.Commit(pebble.Sync)
+		b.Close()
+		if err != nil {
+			return s.writeFailed("mark pending", err)
+		}
+	} else if err := s.db.Set(pk, nil, pebble.NoSync); err != nil {
 		return s.writeFailed("mark pending", err)
 	}
 	tmp, final, dir := tempName(id), id.relPath(), id.relDir()
@@ -496,19 +508,12 @@ func (s *Store) putFile(ctx context.Context, id ShardID, l layout, rec record, r
 		// Undo: no temp file, and no final file unless the old record still
 		// describes it (a failed put never leaves a half shard behind a record).
 		s.removeFile(tmp)
-		b := s.db.NewBatch()
-		_ = b.Delete(pk, nil)
-		if renamed && found {
-			// The rename replaced the old file; its record no longer matches.
-			_ = b.Delete(key(kindRecord, id), nil)
-			_ = b.Delete(key(kindData, id), nil)
-		}
-		if cerr := b.Commit(pebble.Sync); cerr != nil {
-			s.cfg.Logger.Error("node: undo failed put", "shard", id.String(), "err", cerr)
-		}
-		b.Close()
-		if renamed {
+		if renamed || found {
+			// No record describes the final name any more (or yet).
 			s.removeFile(final)
+		}
+		if derr := s.db.Delete(pk, pebble.NoSync); derr != nil {
+			s.cfg.Logger.Error("node: undo failed put", "shard", id.String(), "err", derr)
 		}
 	}()
 	if err := s.ensureDir(dir); err != nil {
@@ -557,9 +562,6 @@ func (s *Store) putFile(ctx context.Context, id ShardID, l layout, rec record, r
 	defer b.Close()
 	_ = b.Set(key(kindRecord, id), rec.append(nil), nil)
 	_ = b.Delete(pk, nil)
-	if found && old.inline {
-		_ = b.Delete(key(kindData, id), nil)
-	}
 	if err := b.Commit(pebble.Sync); err != nil {
 		return s.writeFailed("commit index", err)
 	}

@@ -1,7 +1,8 @@
 // Package ssetest provides helpers for testing code that uses package sse: a
 // deterministic in-memory KMS whose keys can be created, disabled, enabled and deleted,
-// and a seeded source of randomness. Everything is reproducible from a seed and safe for
-// concurrent use; nothing here is fit for production (the "KMS" keeps its keys in
+// a seeded source of randomness, and deterministic keys and master-key rings.
+// Everything is reproducible from a seed; KMS is safe for concurrent use, the reader
+// Rand returns is not. Nothing here is fit for production (the "KMS" keeps its keys in
 // memory, in the clear).
 package ssetest
 

@@ -76,6 +76,25 @@ func BenchmarkEncode(b *testing.B) {
 	}
 }
 
+// BenchmarkEncodeStripes is the same 16 MiB encode through the callback API, which
+// hashes the k+m blocks one after another on the caller's goroutine (no pipelining).
+func BenchmarkEncodeStripes(b *testing.B) {
+	for _, g := range benchGeometries[:3] {
+		b.Run(benchName(g)+"/16MiB", func(b *testing.B) {
+			c := codec(b, g)
+			data := erasuretest.Data(streamSize, 1)
+			id := erasuretest.VersionID(1)
+			b.SetBytes(streamSize)
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := c.EncodeStripes(bytes.NewReader(data), id, func(*erasure.Stripe) error { return nil }); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
 // BenchmarkDecode reads a whole 16 MiB object back from in-memory shards with 0, 1 or
 // 2 data shards missing (reconstruction through ReconstructSome).
 func BenchmarkDecode(b *testing.B) {

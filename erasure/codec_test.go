@@ -7,6 +7,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"slices"
+	"sync"
 	"testing"
 
 	"github.com/coffer-io/coffer/erasure"
@@ -274,6 +275,11 @@ func TestEncodeErrors(t *testing.T) {
 	if !errors.Is(err, boom) || !errors.As(err, &se) || se.Shard != 1 || se.Block != 0 || erasure.IsCorrupt(err) {
 		t.Errorf("failing writer: %v", err)
 	}
+	w = []io.Writer{io.Discard, io.Discard, &failAfter{n: 3, err: boom}} // header and frames 0, 1
+	_, err = c.Encode(bytes.NewReader(data), id, w)
+	if !errors.As(err, &se) || se.Shard != 2 || se.Block != 2 || !errors.Is(err, boom) {
+		t.Errorf("writer failing at block 2: %v", err)
+	}
 	_, err = c.Encode(io.MultiReader(bytes.NewReader(data), errReader{boom}), id, []io.Writer{io.Discard, io.Discard, io.Discard})
 	if !errors.Is(err, boom) {
 		t.Errorf("failing reader: %v", err)
@@ -335,6 +341,46 @@ func TestEncodeStripesMatchesEncode(t *testing.T) {
 			if !bytes.Equal(got[i], want[i]) {
 				t.Fatalf("size %d shard %d differs", size, i)
 			}
+		}
+	}
+}
+
+// TestEncodeToPipes encodes into blocking writers (io.Pipe) drained at different
+// paces, as the PUT path does towards the network, and checks the bytes.
+func TestEncodeToPipes(t *testing.T) {
+	g := erasure.Geometry{DataShards: 3, ParityShards: 2, BlockSize: 128}
+	c := codec(t, g)
+	id := erasuretest.VersionID(8)
+	data := erasuretest.Data(7*int(g.StripeSize())+50, 8)
+	want := erasuretest.Encode(t, g, id, data)
+	got := make([][]byte, g.TotalShards())
+	w := make([]io.Writer, g.TotalShards())
+	var wg sync.WaitGroup
+	for i := range w {
+		pr, pw := io.Pipe()
+		w[i] = pw
+		wg.Go(func() {
+			buf := make([]byte, 1+i*17) // small, different read sizes
+			for {
+				n, err := pr.Read(buf)
+				got[i] = append(got[i], buf[:n]...)
+				if err != nil {
+					return
+				}
+			}
+		})
+	}
+	n, err := c.Encode(bytes.NewReader(data), id, w)
+	for _, wi := range w {
+		wi.(*io.PipeWriter).Close()
+	}
+	wg.Wait()
+	if err != nil || n != int64(len(data)) {
+		t.Fatalf("n=%d err=%v", n, err)
+	}
+	for i := range got {
+		if !bytes.Equal(got[i], want[i]) {
+			t.Fatalf("shard %d differs", i)
 		}
 	}
 }

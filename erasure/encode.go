@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 )
 
 // Stripe is one encoded stripe as EncodeStripes hands it to its callback. It and the
@@ -31,54 +32,72 @@ func (s *Stripe) Frame(i int) []byte { return s.s.frame(i, s.BlockLen) }
 func (c *Codec) EncodeStripes(r io.Reader, versionID [16]byte, fn func(*Stripe) error) (int64, error) {
 	st := c.getStripe()
 	defer c.putStripe(st)
-	k, total := c.g.DataShards, c.g.TotalShards()
-	full := int(c.g.StripeSize())
 	var size int64
 	out := Stripe{s: st}
 	for idx := int64(0); ; idx++ {
-		n, err := st.fill(r, k, c.g.BlockSize)
-		if err != nil {
-			return size, fmt.Errorf("erasure: read object: %w", err)
+		blockLen, last, err := c.next(r, st, &size)
+		if err != nil || blockLen == 0 {
+			return size, err
 		}
-		if n == 0 {
-			return size, nil
-		}
-		if size += int64(n); size > ObjectSizeMax {
-			return size, fmt.Errorf("%w: more than %d bytes", ErrTooLarge, ObjectSizeMax)
-		}
-		blockLen := c.g.BlockSize
-		if n < full {
-			blockLen = (n + k - 1) / k
-			st.spread(k, c.g.BlockSize, n, blockLen)
-		}
-		for i := range total {
-			st.shards[i] = st.block(i, blockLen)
-		}
-		if err := c.enc.Encode(st.shards); err != nil {
-			panic(fmt.Sprintf("erasure: encode of a valid %v stripe failed: %v", c.g, err))
-		}
-		if invariants {
-			if ok, err := c.enc.Verify(st.shards); !ok || err != nil {
-				panic(fmt.Sprintf("erasure: parity of stripe %d does not verify: %v", idx, err))
-			}
-		}
-		for i := range total {
+		for i := range st.shards {
 			st.id.digest(st.slab[i][slabHead-HashSize:slabHead], &versionID, i, idx, st.shards[i])
 		}
 		out.Index, out.BlockLen = idx, blockLen
 		if err := fn(&out); err != nil {
 			return size, err
 		}
-		if n < full {
+		if last {
 			return size, nil
 		}
 	}
 }
 
-// Encode is EncodeStripes writing the k+m shard streams (header, then frames) to
-// w[i]. It stops at the first write error and returns it as a *ShardError naming the
-// shard and block; callers that must tolerate failing shards (a PUT needs only k+1)
-// wrap their writers or use EncodeStripes.
+// next reads the next stripe of r into st and computes its parity; st.shards then
+// holds the k+m blocks. It returns the block length (0 at the end of r), whether this
+// was the last stripe (a short one), and read errors or ErrTooLarge. *size counts the
+// bytes read.
+func (c *Codec) next(r io.Reader, st *stripe, size *int64) (blockLen int, last bool, err error) {
+	k, full := c.g.DataShards, int(c.g.StripeSize())
+	n, err := st.fill(r, k, c.g.BlockSize)
+	if err != nil {
+		return 0, false, fmt.Errorf("erasure: read object: %w", err)
+	}
+	if n == 0 {
+		return 0, true, nil
+	}
+	if *size += int64(n); *size > ObjectSizeMax {
+		return 0, false, fmt.Errorf("%w: more than %d bytes", ErrTooLarge, ObjectSizeMax)
+	}
+	blockLen = c.g.BlockSize
+	if n < full {
+		blockLen = (n + k - 1) / k
+		st.spread(k, c.g.BlockSize, n, blockLen)
+	}
+	for i := range st.shards {
+		st.shards[i] = st.block(i, blockLen)
+	}
+	if err := c.enc.Encode(st.shards); err != nil {
+		panic(fmt.Sprintf("erasure: encode of a valid %v stripe failed: %v", c.g, err))
+	}
+	if invariants {
+		if ok, err := c.enc.Verify(st.shards); !ok || err != nil {
+			panic(fmt.Sprintf("erasure: parity of a %v stripe does not verify: %v", c.g, err))
+		}
+	}
+	return blockLen, n < full, nil
+}
+
+// Encode writes the k+m shard streams (header, then frames) of the object read from r
+// to w[i], and returns the object size. It is pipelined: while one goroutine per
+// shard hashes and writes its block of stripe s, the caller's goroutine reads and
+// encodes stripe s+1 (two pooled stripe buffers). So each writer sees one Write at a
+// time, in order, but different writers are written concurrently, and reading r
+// overlaps the writes. The output is byte-identical to EncodeStripes'.
+//
+// Encode stops at the first write error and returns it as a *ShardError naming the
+// shard and block, after the writes in flight have finished; callers that must
+// tolerate failing shards (a PUT needs only k+1) wrap their writers. No goroutine
+// outlives the call.
 func (c *Codec) Encode(r io.Reader, versionID [16]byte, w []io.Writer) (int64, error) {
 	if len(w) != c.g.TotalShards() {
 		return 0, fmt.Errorf("%w: %d writers for %v", ErrShardCount, len(w), c.g)
@@ -92,14 +111,95 @@ func (c *Codec) Encode(r io.Reader, versionID [16]byte, w []io.Writer) (int64, e
 			return 0, &ShardError{Shard: i, Block: HeaderBlock, Err: err}
 		}
 	}
-	return c.EncodeStripes(r, versionID, func(s *Stripe) error {
-		for i, wi := range w {
-			if _, err := wi.Write(s.Frame(i)); err != nil {
-				return &ShardError{Shard: i, Block: s.Index, Err: err}
+	p := newShardWriters(&versionID, w)
+	defer p.stop()
+	bufs := [2]*stripe{c.getStripe(), c.getStripe()}
+	defer func() { // after stop: no writer holds a buffer any more
+		c.putStripe(bufs[0])
+		c.putStripe(bufs[1])
+	}()
+	var size int64
+	inflight := false
+	for idx := int64(0); ; idx++ {
+		st := bufs[idx%2]
+		blockLen, last, err := c.next(r, st, &size)
+		if inflight {
+			// Stripe idx-1 must be written before its buffer is reused for idx+1.
+			if werr := p.wait(); werr != nil {
+				return size, werr
 			}
+			inflight = false
 		}
+		if err != nil || blockLen == 0 {
+			return size, err
+		}
+		p.send(st, idx, blockLen)
+		inflight = true
+		if last {
+			return size, p.wait()
+		}
+	}
+}
+
+// shardWriters is the set of goroutines, one per shard, that hash and write an
+// Encode's frames. send hands every shard the same stripe; wait collects one result
+// per shard. stop closes the job channels and joins the goroutines.
+type shardWriters struct {
+	jobs []chan shardJob
+	done chan *ShardError
+	wg   sync.WaitGroup
+}
+
+type shardJob struct {
+	st       *stripe
+	idx      int64
+	blockLen int
+}
+
+func newShardWriters(versionID *[16]byte, w []io.Writer) *shardWriters {
+	p := &shardWriters{jobs: make([]chan shardJob, len(w)), done: make(chan *ShardError, len(w))}
+	for i, wi := range w {
+		jobs := make(chan shardJob, 1)
+		p.jobs[i] = jobs
+		p.wg.Go(func() {
+			for j := range jobs {
+				j.st.ids[i].digest(j.st.slab[i][slabHead-HashSize:slabHead], versionID, i, j.idx, j.st.shards[i])
+				var serr *ShardError
+				if _, err := wi.Write(j.st.frame(i, j.blockLen)); err != nil {
+					serr = &ShardError{Shard: i, Block: j.idx, Err: err}
+				}
+				p.done <- serr
+			}
+		})
+	}
+	return p
+}
+
+func (p *shardWriters) send(st *stripe, idx int64, blockLen int) {
+	for _, jobs := range p.jobs {
+		jobs <- shardJob{st: st, idx: idx, blockLen: blockLen}
+	}
+}
+
+// wait returns the error of the lowest-numbered shard that failed, or nil.
+func (p *shardWriters) wait() error {
+	var first *ShardError
+	for range p.jobs {
+		if err := <-p.done; err != nil && (first == nil || err.Shard < first.Shard) {
+			first = err
+		}
+	}
+	if first == nil {
 		return nil
-	})
+	}
+	return first
+}
+
+func (p *shardWriters) stop() {
+	for _, jobs := range p.jobs {
+		close(jobs)
+	}
+	p.wg.Wait()
 }
 
 // fill reads up to k*B bytes of r into the k data blocks, B bytes each in order. It

@@ -60,10 +60,11 @@
 //
 // A Codec is immutable and safe for concurrent use; New returns one shared Codec per
 // Geometry, with one reedsolomon encoder and one pool of 64-byte-aligned stripe
-// buffers. Every call streams: it holds one pooled stripe buffer ((k+m) blocks)
-// whatever the object size, and buffers handed to callbacks and writers are valid only
-// during the call. Decode and Rebuild read the shards of a stripe concurrently, from at
-// most ReadersMax goroutines per call that they start, stop and join before returning;
-// no goroutine outlives a call. The package does no I/O of its own and imports only
+// buffers. Every call streams: it holds one or two pooled stripe buffers ((k+m)
+// blocks each) whatever the object size, and buffers handed to callbacks and writers
+// are valid only during the call. Encode hashes and writes each shard from its own
+// goroutine while the caller's goroutine reads and encodes the next stripe; Decode and
+// Rebuild read and verify the shards of a stripe from at most ReadersMax goroutines.
+// A call starts, stops and joins its goroutines itself; none outlives it. The package does no I/O of its own and imports only
 // the standard library, reedsolomon and sha256-simd.
 package erasure

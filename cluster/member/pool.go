@@ -17,6 +17,10 @@ import (
 var (
 	// ErrClosed is returned by operations on a Pool after Close or Leave.
 	ErrClosed = errors.New("member: pool closed")
+	// ErrNotBroadcast is returned by UpdateMeta and Leave when the update was not sent
+	// to any peer before the timeout. The new metadata is in effect nonetheless and
+	// spreads with later gossip and push/pull exchanges.
+	ErrNotBroadcast = errors.New("member: metadata update not broadcast before timeout")
 )
 
 // State is a member's state as this node sees it.
@@ -65,6 +69,8 @@ type Pool struct {
 	cfg Config
 	log *slog.Logger
 	ml  *memberlist.Memberlist
+
+	localAddr string // advertised gossip address, fixed at Start
 
 	changed chan struct{} // capacity 1; a pending "something changed" signal
 	stop    chan struct{} // closed by Close: stops the goroutines below
@@ -124,6 +130,10 @@ func Start(ctx context.Context, cfg Config) (*Pool, error) {
 		return nil, fmt.Errorf("member: start gossip: %w", err)
 	}
 	p.ml = ml
+	// Read once, before anything can update the local node: memberlist hands out a
+	// pointer to its own record, which UpdateNode rewrites.
+	local := ml.LocalNode()
+	p.localAddr = net.JoinHostPort(local.Addr.String(), strconv.Itoa(int(local.Port)))
 	if seeds := p.missingSeeds(); len(seeds) > 0 {
 		if n, err := ml.Join(seeds); err != nil {
 			p.log.Warn("no seed reachable; will retry", "seeds", len(seeds), "err", err)
@@ -143,10 +153,7 @@ func Start(ctx context.Context, cfg Config) (*Pool, error) {
 
 // LocalAddr returns this node's advertised gossip address, host:port. With BindPort 0
 // it reveals the port chosen.
-func (p *Pool) LocalAddr() string {
-	n := p.ml.LocalNode()
-	return net.JoinHostPort(n.Addr.String(), strconv.Itoa(int(n.Port)))
-}
+func (p *Pool) LocalAddr() string { return p.localAddr }
 
 // Members returns the live members, this node included, sorted by name. The result is
 // the caller's own copy.
@@ -229,7 +236,8 @@ func (p *Pool) Subscribe() (snapshots <-chan []Member, cancel func()) {
 
 // UpdateMeta advertises meta instead of the current metadata and waits up to timeout
 // for the update to be broadcast. It returns ErrMetaTooLarge or ErrBadMeta (wrapped)
-// without changing anything if meta does not encode, and ErrClosed after Close.
+// without changing anything if meta does not encode, ErrNotBroadcast if the timeout
+// expired first (the update stands), and ErrClosed after Close.
 func (p *Pool) UpdateMeta(meta NodeMeta, timeout time.Duration) error {
 	p.lifeMu.Lock()
 	defer p.lifeMu.Unlock()
@@ -248,7 +256,8 @@ func (p *Pool) updateMetaLocked(meta NodeMeta, timeout time.Duration) error {
 	p.meta, p.metaWire = meta.clone(), wire
 	p.mu.Unlock()
 	if err := p.ml.UpdateNode(timeout); err != nil {
-		return fmt.Errorf("member: broadcast metadata: %w", err)
+		// memberlist's only error here is its broadcast timeout.
+		return fmt.Errorf("%w: %v", ErrNotBroadcast, err)
 	}
 	return nil
 }

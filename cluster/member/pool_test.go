@@ -402,3 +402,52 @@ func TestPoolClosed(t *testing.T) {
 // testLogger discards; point it at os.Stderr with slog.NewTextHandler when debugging.
 // (t.Log cannot be used: memberlist keeps logging while a pool shuts down.)
 var testLogger = slog.New(slog.DiscardHandler)
+
+// TestPoolConcurrentUse exercises every method at once under the race detector,
+// including Close racing with the others.
+func TestPoolConcurrentUse(t *testing.T) {
+	t.Parallel()
+	pools := startPools(t, "conc", 2)
+	a := pools[0]
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				switch g {
+				case 0:
+					err := a.UpdateMeta(NodeMeta{Roles: []string{RoleStorage}, Zone: fmt.Sprint("z", i%3)}, 100*time.Millisecond)
+					if err != nil && !errors.Is(err, ErrClosed) && !errors.Is(err, ErrNotBroadcast) {
+						t.Errorf("UpdateMeta: %v", err)
+						return
+					}
+				case 1:
+					_ = a.StorageNodes()
+					_ = a.Meta()
+					_ = a.LocalAddr()
+				case 2:
+					ch, cancel := a.Subscribe()
+					<-ch
+					cancel()
+				case 3:
+					_ = pools[1].Members()
+				}
+				time.Sleep(time.Millisecond)
+			}
+		}()
+	}
+	time.Sleep(500 * time.Millisecond)
+	if err := a.Close(); err != nil {
+		t.Error(err)
+	}
+	time.Sleep(50 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+}

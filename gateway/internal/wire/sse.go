@@ -114,19 +114,33 @@ func ParseSSEForm(fields map[string]string) (SSERequest, error) {
 	return parseSSE(func(name string) string { return lower[strings.ToLower(name)] }, SSEOpPost)
 }
 
+// Header names in canonical form, so http.Header.Get does not allocate.
 const (
-	hdrSSE        = "x-cos-server-side-encryption"
-	hdrSSEAmz     = "x-amz-server-side-encryption"
-	hdrKMSKey     = "x-cos-server-side-encryption-cos-kms-key-id"
-	hdrKMSKeyAmz  = "x-amz-server-side-encryption-aws-kms-key-id"
-	hdrContext    = "x-cos-server-side-encryption-context"
-	hdrContextAmz = "x-amz-server-side-encryption-context"
-	hdrSSEC       = "x-cos-server-side-encryption-customer-"
-	hdrSSECAmz    = "x-amz-server-side-encryption-customer-"
-	hdrCopySSEC   = "x-cos-copy-source-server-side-encryption-customer-"
-	hdrCopySSECA  = "x-amz-copy-source-server-side-encryption-customer-"
+	hdrSSE        = "X-Cos-Server-Side-Encryption"
+	hdrSSEAmz     = "X-Amz-Server-Side-Encryption"
+	hdrKMSKey     = "X-Cos-Server-Side-Encryption-Cos-Kms-Key-Id"
+	hdrKMSKeyAmz  = "X-Amz-Server-Side-Encryption-Aws-Kms-Key-Id"
+	hdrContext    = "X-Cos-Server-Side-Encryption-Context"
+	hdrContextAmz = "X-Amz-Server-Side-Encryption-Context"
 	valueKMS      = "cos/kms"
 	valueKMSAmz   = "aws:kms"
+)
+
+// customerNames are the three header names of one SSE-C set in both dialects.
+type customerNames struct {
+	alg, key, md5          string
+	algAmz, keyAmz, md5Amz string
+}
+
+var (
+	ssecNames = customerNames{
+		"X-Cos-Server-Side-Encryption-Customer-Algorithm", "X-Cos-Server-Side-Encryption-Customer-Key", "X-Cos-Server-Side-Encryption-Customer-Key-Md5",
+		"X-Amz-Server-Side-Encryption-Customer-Algorithm", "X-Amz-Server-Side-Encryption-Customer-Key", "X-Amz-Server-Side-Encryption-Customer-Key-Md5",
+	}
+	copySSECNames = customerNames{
+		"X-Cos-Copy-Source-Server-Side-Encryption-Customer-Algorithm", "X-Cos-Copy-Source-Server-Side-Encryption-Customer-Key", "X-Cos-Copy-Source-Server-Side-Encryption-Customer-Key-Md5",
+		"X-Amz-Copy-Source-Server-Side-Encryption-Customer-Algorithm", "X-Amz-Copy-Source-Server-Side-Encryption-Customer-Key", "X-Amz-Copy-Source-Server-Side-Encryption-Customer-Key-Md5",
+	}
 )
 
 func parseSSE(get func(string) string, op SSEOp) (SSERequest, error) {
@@ -181,7 +195,7 @@ func parseSSE(get func(string) string, op SSEOp) (SSERequest, error) {
 		}
 	}
 	if !ignoreCustomer {
-		k, present, a, err := parseCustomerKey(get, hdrSSEC, hdrSSECAmz)
+		k, present, a, err := parseCustomerKey(get, &ssecNames)
 		if err != nil {
 			return r, err
 		}
@@ -194,7 +208,7 @@ func parseSSE(get func(string) string, op SSEOp) (SSERequest, error) {
 		}
 	}
 	if op == SSEOpCopy || op == SSEOpUploadPartCopy {
-		k, present, a, err := parseCustomerKey(get, hdrCopySSEC, hdrCopySSECA)
+		k, present, a, err := parseCustomerKey(get, &copySSECNames)
 		if err != nil {
 			return r, err
 		}
@@ -209,19 +223,18 @@ func parseSSE(get func(string) string, op SSEOp) (SSERequest, error) {
 	return r, nil
 }
 
-// parseCustomerKey reads one SSE-C header set (algorithm, key, key-MD5) under the
-// two prefixes. present is false when none of the three is set.
-func parseCustomerKey(get func(string) string, cos, amz string) (k CustomerKey, present, usedAmz bool, err error) {
+// parseCustomerKey reads one SSE-C header set (algorithm, key, key-MD5) in both
+// dialects. present is false when none of the three is set.
+func parseCustomerKey(get func(string) string, n *customerNames) (k CustomerKey, present, usedAmz bool, err error) {
 	var a [3]bool
-	if k.Algorithm, a[0], err = dualGet(get, cos+"algorithm", amz+"algorithm"); err != nil {
+	if k.Algorithm, a[0], err = dualGet(get, n.alg, n.algAmz); err != nil {
 		return k, false, false, err
 	}
-	// Never let dualGet describe a key mismatch with the values: its message
-	// names headers only.
-	if k.Key, a[1], err = dualGet(get, cos+"key", amz+"key"); err != nil {
+	// dualGet's message names the headers only, never their values.
+	if k.Key, a[1], err = dualGet(get, n.key, n.keyAmz); err != nil {
 		return CustomerKey{}, false, false, err
 	}
-	if k.KeyMD5, a[2], err = dualGet(get, cos+"key-md5", amz+"key-md5"); err != nil {
+	if k.KeyMD5, a[2], err = dualGet(get, n.md5, n.md5Amz); err != nil {
 		return CustomerKey{}, false, false, err
 	}
 	usedAmz = a[0] || a[1] || a[2]
@@ -229,13 +242,13 @@ func parseCustomerKey(get func(string) string, cos, amz string) (k CustomerKey, 
 	case k.Algorithm == "" && k.Key == "" && k.KeyMD5 == "":
 		return CustomerKey{}, false, false, nil
 	case k.Algorithm == "":
-		return CustomerKey{}, false, false, Errorf(ErrInvalidArgument, "Requests specifying server-side encryption with customer-provided keys must provide a valid encryption algorithm (%salgorithm).", cos)
+		return CustomerKey{}, false, false, Errorf(ErrInvalidArgument, "Requests specifying server-side encryption with customer-provided keys must provide a valid encryption algorithm (%s).", n.alg)
 	case k.Algorithm != AlgorithmSSEC:
 		return CustomerKey{}, false, false, NewError(ErrInvalidArgument, "The SSE-C encryption algorithm must be AES256.")
 	case k.Key == "":
-		return CustomerKey{}, false, false, Errorf(ErrInvalidArgument, "Requests specifying server-side encryption with customer-provided keys must provide an appropriate secret key (%skey).", cos)
+		return CustomerKey{}, false, false, Errorf(ErrInvalidArgument, "Requests specifying server-side encryption with customer-provided keys must provide an appropriate secret key (%s).", n.key)
 	case k.KeyMD5 == "":
-		return CustomerKey{}, false, false, Errorf(ErrInvalidArgument, "Requests specifying server-side encryption with customer-provided keys must provide the client calculated MD5 of the secret key (%skey-MD5).", cos)
+		return CustomerKey{}, false, false, Errorf(ErrInvalidArgument, "Requests specifying server-side encryption with customer-provided keys must provide the client calculated MD5 of the secret key (%s).", n.md5)
 	}
 	return k, true, usedAmz, nil
 }
@@ -279,10 +292,10 @@ func DecodeKMSContext(raw string) (map[string]string, error) {
 // algorithm and key id, SSE-C the algorithm and the key MD5 (never the key).
 // SSENone sets nothing. d selects the x-cos- or x-amz- family.
 func SetSSEHeaders(h http.Header, d Dialect, mode SSEMode, kmsKeyID, customerKeyMD5 string) {
-	sse, kmsKey, sseC := hdrSSE, hdrKMSKey, hdrSSEC
+	sse, kmsKey, algC, md5C := hdrSSE, hdrKMSKey, ssecNames.alg, ssecNames.md5
 	kms := valueKMS
 	if d == DialectS3 {
-		sse, kmsKey, sseC = hdrSSEAmz, hdrKMSKeyAmz, hdrSSECAmz
+		sse, kmsKey, algC, md5C = hdrSSEAmz, hdrKMSKeyAmz, ssecNames.algAmz, ssecNames.md5Amz
 		kms = valueKMSAmz
 	}
 	switch mode {
@@ -294,7 +307,7 @@ func SetSSEHeaders(h http.Header, d Dialect, mode SSEMode, kmsKeyID, customerKey
 			h.Set(kmsKey, kmsKeyID)
 		}
 	case SSEC:
-		h.Set(sseC+"algorithm", AlgorithmSSEC)
-		h.Set(sseC+"key-MD5", customerKeyMD5)
+		h.Set(algC, AlgorithmSSEC)
+		h.Set(md5C, customerKeyMD5)
 	}
 }

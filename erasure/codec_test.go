@@ -39,7 +39,7 @@ func sizes(g erasure.Geometry) []int {
 		out = append(out, g.DataShards-1, g.DataShards+1)
 	}
 	if s >= 1<<20 || g.TotalShards() > 64 { // keep big geometries cheap under -race
-		out = []int{0, 1, 2*s + 1}
+		out = []int{0, 1, s - 1, s, s + 1, 2*s + 1}
 	}
 	return out
 }

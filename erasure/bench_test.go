@@ -121,6 +121,27 @@ func BenchmarkDecode(b *testing.B) {
 	}
 }
 
+// BenchmarkRebuild heals one lost data shard of a 16 MiB object: reads k shards,
+// verifies, reconstructs and hashes the rebuilt blocks. Bytes are the object's.
+func BenchmarkRebuild(b *testing.B) {
+	for _, g := range benchGeometries[:3] {
+		b.Run(benchName(g)+"/16MiB/1lost", func(b *testing.B) {
+			c := codec(b, g)
+			id := erasuretest.VersionID(4)
+			src := erasuretest.Sources(erasuretest.Encode(b, g, id, erasuretest.Data(streamSize, 4)))
+			dst := make([]io.Writer, g.TotalShards())
+			dst[0] = io.Discard
+			b.SetBytes(streamSize)
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := c.Rebuild(dst, erasure.Source{VersionID: id, Size: streamSize, Shards: src}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
 // BenchmarkReconstructStripe is the bare Reed–Solomon part of a degraded read: one
 // stripe's data rebuilt with 1 or 2 data shards missing, buffers reused.
 func BenchmarkReconstructStripe(b *testing.B) {

@@ -24,6 +24,11 @@
 //   - responses use the dialect the SDKs parse: no XML namespace, timestamps in
 //     ISO 8601 UTC with milliseconds ("2006-01-02T15:04:05.000Z"), ETags quoted.
 //
+// Formats: a ListObjectsV2 continuation token (ContinuationToken) is
+// base64url without padding of one version byte (1) followed by the key the
+// listing resumes after; a token of another version is rejected, never
+// misread.
+//
 // References: docs/cos-api.md §1–§6 (COS XML API as the COS Go and Node SDKs use
 // it); AWS S3 API reference for the S3 dialect; RFC 9110 §13 (conditional
 // requests) and §14 (range requests).

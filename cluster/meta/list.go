@@ -96,3 +96,14 @@ func ClampList(n int) int {
 	}
 	return n
 }
+
+// ShardsRef names what keeps a shard set alive: a current object version (the whole
+// object, or Part of a multipart object) or a part of an open upload (Upload set,
+// VersionID is the upload id).
+type ShardsRef struct {
+	Bucket    string
+	Key       string
+	VersionID ID
+	Upload    bool
+	Part      int
+}

@@ -56,6 +56,9 @@
 //	                                       object version, 'u' for an upload
 //	0x0A requestID(16)                     index(8 BE) ‖ meta.EncodeResult bytes
 //	0x0B index(8 BE) requestID(16)         idempotency eviction order (empty value)
+//	0x0C shardsID(16)                      live shard set: kind ('o' current version,
+//	                                       'u' open upload part) ‖ uvarint part ‖
+//	                                       version or upload id(16) ‖ bucket ‖ 0x00 ‖ key
 //
 // Record values are a version byte (1) followed by the JSON of the record. An object
 // value is a summary header that listing decodes without touching the JSON:

@@ -172,6 +172,9 @@ func addVersion(t *txn, v *meta.Version) error {
 		}
 		t.put(mkKey(v.SSE.MasterKeyVersion, kindObject, v.Bucket, v.Key, v.VersionID), nil)
 	}
+	for _, set := range v.ShardSets() {
+		t.put(shardsKey(set.ShardsID), encodeShardsRef(kindObject, set.Part, v.Bucket, v.Key, v.VersionID))
+	}
 	st, err := t.getStats()
 	if err != nil {
 		return err
@@ -189,6 +192,9 @@ func dropVersion(t *txn, v *meta.Version, reason string) error {
 			return err
 		}
 		t.del(mkKey(v.SSE.MasterKeyVersion, kindObject, v.Bucket, v.Key, v.VersionID))
+	}
+	for _, set := range v.ShardSets() {
+		t.del(shardsKey(set.ShardsID))
 	}
 	st, err := t.getStats()
 	if err != nil {
@@ -333,6 +339,7 @@ func execPutPart(t *txn, c *meta.PutPart) (*meta.Result, error) {
 		return nil, err
 	}
 	if found && old.ShardsID != c.Part.ShardsID {
+		t.del(shardsKey(old.ShardsID))
 		if err := t.enqueueGarbage(meta.GarbageItem{
 			Bucket: c.Bucket, Key: c.Key, VersionID: c.UploadID,
 			Pieces: []meta.GarbagePiece{partPiece(&old)}, Reason: meta.ReasonPartReplace,
@@ -340,6 +347,7 @@ func execPutPart(t *txn, c *meta.PutPart) (*meta.Result, error) {
 			return nil, err
 		}
 	}
+	t.put(shardsKey(c.Part.ShardsID), encodeShardsRef(kindUpload, c.Part.Number, c.Bucket, c.Key, c.UploadID))
 	if err := t.putRecord(partKey(c.UploadID, c.Part.Number), &c.Part); err != nil {
 		return nil, err
 	}
@@ -365,6 +373,7 @@ func loadParts(t *txn, id meta.ID) ([]meta.Part, error) {
 func removeUpload(t *txn, u *meta.Upload, parts []meta.Part) error {
 	for i := range parts {
 		t.del(partKey(u.UploadID, parts[i].Number))
+		t.del(shardsKey(parts[i].ShardsID))
 	}
 	if u.SSE.Mode.UsesMasterKey() {
 		if err := t.census(u.SSE.MasterKeyVersion, -1); err != nil {

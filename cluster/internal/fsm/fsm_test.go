@@ -2,6 +2,8 @@ package fsm
 
 import (
 	"errors"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
@@ -670,5 +672,42 @@ func TestOpenRejectsForeignDirectory(t *testing.T) {
 	f.Close()
 	if _, err := Open(Config{Dir: "/x", FS: fs}); !errors.Is(err, ErrNotOurs) {
 		t.Errorf("Open = %v, want ErrNotOurs", err)
+	}
+}
+
+func TestScanVersions(t *testing.T) {
+	x := newTester(t)
+	x.ok(bucket("a"))
+	x.ok(bucket("ab"))
+	x.ok(bucket("b"))
+	want := []string{"a/k1", "a/k2", "a/k2/x", "ab/k", "b/z"}
+	for i, bk := range want {
+		b, k, _ := strings.Cut(bk, "/")
+		x.ok(&meta.CommitObject{Version: version(b, k, id(byte(i+1)), 1, 1)})
+	}
+	var got []string
+	var ab, ak string
+	for {
+		page, err := x.f.ScanVersions(ab, ak, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range page {
+			got = append(got, v.Bucket+"/"+v.Key)
+		}
+		if len(page) < 2 {
+			break
+		}
+		ab, ak = page[len(page)-1].Bucket, page[len(page)-1].Key
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("ScanVersions pages = %v, want %v", got, want)
+	}
+	if _, live, _ := x.f.ShardsOwner(id(3)); !live {
+		t.Error("committed version's shards not live")
+	}
+	x.ok(&meta.DeleteObject{Bucket: "a", Key: "k2/x"})
+	if _, live, _ := x.f.ShardsOwner(id(3)); live {
+		t.Error("deleted version's shards still live")
 	}
 }

@@ -20,7 +20,8 @@ const (
 	pMKIndex byte = 0x09
 	pRequest byte = 0x0A
 	pReqAge  byte = 0x0B
-	pEnd     byte = 0x0C // upper bound of all our keys
+	pShards  byte = 0x0C
+	pEnd     byte = 0x0D // upper bound of all our keys
 )
 
 var (
@@ -134,6 +135,43 @@ func parseMKKey(k []byte) (kind byte, bucket, key string, id meta.ID, ok bool) {
 		}
 	}
 	return 0, "", "", id, false
+}
+
+func shardsKey(id meta.ID) []byte { return append([]byte{pShards}, id[:]...) }
+
+// encodeShardsRef is the value of a shards index entry:
+// kind ‖ uvarint part ‖ id(16) ‖ bucket ‖ 0x00 ‖ key.
+func encodeShardsRef(kind byte, part int, bucket, key string, id meta.ID) []byte {
+	v := make([]byte, 0, 1+binary.MaxVarintLen32+16+len(bucket)+1+len(key))
+	v = append(v, kind)
+	v = binary.AppendUvarint(v, uint64(part))
+	v = append(v, id[:]...)
+	v = append(v, bucket...)
+	v = append(v, 0)
+	return append(v, key...)
+}
+
+func decodeShardsRef(v []byte) (meta.ShardsRef, bool) {
+	var r meta.ShardsRef
+	if len(v) < 1 || v[0] != kindObject && v[0] != kindUpload {
+		return r, false
+	}
+	r.Upload = v[0] == kindUpload
+	part, n := binary.Uvarint(v[1:])
+	if n <= 0 || part > meta.PartNumberMax || len(v) < 1+n+16 {
+		return r, false
+	}
+	r.Part = int(part)
+	rest := v[1+n:]
+	copy(r.VersionID[:], rest[:16])
+	rest = rest[16:]
+	for i, c := range rest {
+		if c == 0 {
+			r.Bucket, r.Key = string(rest[:i]), string(rest[i+1:])
+			return r, true
+		}
+	}
+	return r, false
 }
 
 func requestKey(id meta.ID) []byte { return append([]byte{pRequest}, id[:]...) }

@@ -192,15 +192,37 @@ type model struct {
 }
 
 type modelObj struct {
-	vid  meta.ID
+	vid    meta.ID
+	size   int64
+	sse    meta.SSE
+	shards map[meta.ID]int // shards id -> part number (0 for a simple object)
+}
+
+type modelPart struct {
 	size int64
-	sse  meta.SSE
+	sid  meta.ID
 }
 
 type modelUpload struct {
 	key   string
 	sse   meta.SSE
-	parts map[int]int64
+	parts map[int]modelPart
+}
+
+// live returns every live shard set of the model.
+func (m *model) live() map[meta.ID]meta.ShardsRef {
+	out := map[meta.ID]meta.ShardsRef{}
+	for k, o := range m.objects {
+		for sid, pn := range o.shards {
+			out[sid] = meta.ShardsRef{Bucket: "b", Key: k, VersionID: o.vid, Part: pn}
+		}
+	}
+	for uid, u := range m.uploads {
+		for pn, p := range u.parts {
+			out[p.sid] = meta.ShardsRef{Bucket: "b", Key: u.key, VersionID: uid, Upload: true, Part: pn}
+		}
+	}
+	return out
 }
 
 func (m *model) census() map[uint32]uint64 {
@@ -246,7 +268,7 @@ func TestCensusAgainstModel(t *testing.T) {
 			v := version("b", key, id(byte(n), byte(n>>8), 1), int64(r.IntN(1000)), 0)
 			v.SSE = randomSSE(r, n)
 			x.ok(&meta.CommitObject{Version: v})
-			m.objects[key] = modelObj{vid: v.VersionID, size: v.Size, sse: v.SSE}
+			m.objects[key] = modelObj{vid: v.VersionID, size: v.Size, sse: v.SSE, shards: map[meta.ID]int{v.VersionID: 0}}
 		case 2: // delete
 			r := x.apply(&meta.DeleteObject{Bucket: "b", Key: key})
 			if _, ok := m.objects[key]; ok != (r.Err() == nil) {
@@ -287,7 +309,7 @@ func TestCensusAgainstModel(t *testing.T) {
 			uid := id(byte(n), byte(n>>8), 2)
 			sse := randomSSE(r, n)
 			x.ok(&meta.InitiateUpload{Upload: meta.Upload{UploadID: uid, Bucket: "b", Key: key, SSE: sse}})
-			m.uploads[uid] = modelUpload{key: key, sse: sse, parts: map[int]int64{}}
+			m.uploads[uid] = modelUpload{key: key, sse: sse, parts: map[int]modelPart{}}
 		case 5, 6: // put part or complete
 			uid, u, ok := pickUpload(r, m)
 			if !ok {
@@ -296,21 +318,25 @@ func TestCensusAgainstModel(t *testing.T) {
 			if op == 5 || len(u.parts) == 0 {
 				pn := 1 + r.IntN(3)
 				size := int64(r.IntN(100))
-				x.ok(&meta.PutPart{Bucket: "b", Key: u.key, UploadID: uid, Part: meta.Part{Number: pn, ShardsID: id(byte(n), byte(n>>8), 3), Size: size, ETag: "e", Layout: layout()}})
-				u.parts[pn] = size
+				sid := id(byte(n), byte(n>>8), 3)
+				x.ok(&meta.PutPart{Bucket: "b", Key: u.key, UploadID: uid, Part: meta.Part{Number: pn, ShardsID: sid, Size: size, ETag: "e", Layout: layout()}})
+				u.parts[pn] = modelPart{size: size, sid: sid}
 				continue
 			}
 			var cps []meta.CompletePart
 			var size int64
+			shards := map[meta.ID]int{}
 			for pn := 1; pn <= 3; pn++ {
-				if s, ok := u.parts[pn]; ok {
+				// Complete with a random non-empty subset of the parts.
+				if p, ok := u.parts[pn]; ok && (len(cps) == 0 || r.IntN(3) > 0) {
 					cps = append(cps, meta.CompletePart{Number: pn, ETag: "e"})
-					size += s
+					size += p.size
+					shards[p.sid] = pn
 				}
 			}
 			vid := id(byte(n), byte(n>>8), 4)
 			x.ok(&meta.CompleteUpload{Bucket: "b", Key: u.key, UploadID: uid, Parts: cps, VersionID: vid, ETag: "m"})
-			m.objects[u.key] = modelObj{vid: vid, size: size, sse: u.sse}
+			m.objects[u.key] = modelObj{vid: vid, size: size, sse: u.sse, shards: shards}
 			delete(m.uploads, uid)
 		case 7: // abort
 			uid, _, ok := pickUpload(r, m)
@@ -345,6 +371,9 @@ func TestCensusAgainstModel(t *testing.T) {
 		if diff := cmp.Diff(want, gotObjs, cmpopts.EquateEmpty()); diff != "" {
 			t.Fatalf("step %d: listing (-model +fsm):\n%s", step, diff)
 		}
+		if diff := cmp.Diff(m.live(), liveShards(t, x.f), cmpopts.EquateEmpty()); diff != "" {
+			t.Fatalf("step %d: live shard sets (-model +fsm):\n%s", step, diff)
+		}
 		st, _ := x.f.Stats()
 		if st.Objects != int64(len(m.objects)) || st.Bytes != bytes || st.Uploads != int64(len(m.uploads)) {
 			t.Fatalf("step %d: stats %+v, model %d objects %d bytes %d uploads", step, st, len(m.objects), bytes, len(m.uploads))
@@ -363,4 +392,22 @@ func pickUpload(r *rand.Rand, m *model) (meta.ID, modelUpload, bool) {
 	slices.SortFunc(ids, func(a, b meta.ID) int { return strings.Compare(string(a[:]), string(b[:])) })
 	uid := ids[r.IntN(len(ids))]
 	return uid, m.uploads[uid], true
+}
+
+// liveShards reads the whole shards index, checking ShardsOwner agrees with it.
+func liveShards(t *testing.T, f *FSM) map[meta.ID]meta.ShardsRef {
+	out := map[meta.ID]meta.ShardsRef{}
+	for _, kv := range dump(t, f) {
+		if kv[0][0] != pShards {
+			continue
+		}
+		var sid meta.ID
+		copy(sid[:], kv[0][1:])
+		ref, live, err := f.ShardsOwner(sid)
+		if err != nil || !live {
+			t.Fatalf("ShardsOwner(%v) = %v, %v", sid, live, err)
+		}
+		out[sid] = ref
+	}
+	return out
 }

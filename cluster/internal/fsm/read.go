@@ -330,3 +330,48 @@ func (f *FSM) Stats() (meta.Stats, error) {
 	})
 	return s, err
 }
+
+// ShardsOwner reports whether the shard set written under id is live — referenced by
+// a current object version or by a part of an open upload — and by what. A storage
+// node's sweeper deletes unreferenced shards only after its own grace period, since a
+// PUT writes shards before it commits.
+func (f *FSM) ShardsOwner(id meta.ID) (meta.ShardsRef, bool, error) {
+	var ref meta.ShardsRef
+	var live bool
+	err := f.read(func(db *pebble.DB) error {
+		v, found, err := getRaw(db, shardsKey(id))
+		if err != nil || !found {
+			return err
+		}
+		r, ok := decodeShardsRef(v)
+		if !ok {
+			return fmt.Errorf("%w: shards index entry", ErrCorrupt)
+		}
+		ref, live = r, true
+		return nil
+	})
+	return ref, live, err
+}
+
+// ScanVersions returns up to limit current versions across all buckets in (bucket,
+// key) order, starting after (afterBucket, afterKey); empty afterBucket starts at the
+// beginning. Healing and scrubbing jobs page through the keyspace with it.
+func (f *FSM) ScanVersions(afterBucket, afterKey string, limit int) ([]*meta.Version, error) {
+	limit = meta.ClampList(limit)
+	lower := []byte{pObject}
+	if afterBucket != "" {
+		lower = append(objectKey(afterBucket, afterKey), 0)
+	}
+	var out []*meta.Version
+	err := f.read(func(db *pebble.DB) error {
+		return scan(db, lower, []byte{pObject + 1}, func(_, v []byte) (bool, error) {
+			ver, err := decodeVersion(v)
+			if err != nil {
+				return false, err
+			}
+			out = append(out, ver)
+			return len(out) < limit, nil
+		})
+	})
+	return out, err
+}

@@ -395,3 +395,54 @@ func TestNewShares(t *testing.T) {
 		t.Errorf("New(4+0): %v", err)
 	}
 }
+
+// TestEncodeStripe checks the in-memory stripe API against the streaming encoder and
+// its argument checks.
+func TestEncodeStripe(t *testing.T) {
+	g := erasure.Geometry{DataShards: 3, ParityShards: 2, BlockSize: 64}
+	c := codec(t, g)
+	id := erasuretest.VersionID(2)
+	data := erasuretest.Data(int(g.StripeSize()), 2)
+	stored := erasuretest.Encode(t, g, id, data)
+	shards := make([][]byte, g.TotalShards())
+	for i := range shards {
+		shards[i] = make([]byte, g.BlockSize)
+		if i < g.DataShards {
+			copy(shards[i], data[i*g.BlockSize:])
+		}
+	}
+	if err := c.EncodeStripe(shards); err != nil {
+		t.Fatal(err)
+	}
+	for i := range shards {
+		if !bytes.Equal(shards[i], stored[i][erasure.HeaderSize+erasure.HashSize:]) {
+			t.Fatalf("shard %d: EncodeStripe differs from Encode", i)
+		}
+	}
+	for name, bad := range map[string][][]byte{
+		"too few shards": shards[:4],
+		"empty blocks":   make([][]byte, 5),
+		"block too long": {make([]byte, 65), make([]byte, 65), make([]byte, 65), make([]byte, 65), make([]byte, 65)},
+	} {
+		if err := c.EncodeStripe(bad); !errors.Is(err, erasure.ErrShardCount) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	if err := c.EncodeStripe([][]byte{make([]byte, 8), make([]byte, 8), make([]byte, 7), make([]byte, 8), make([]byte, 8)}); err == nil {
+		t.Error("unequal blocks accepted")
+	}
+}
+
+// TestDecodeWriteError checks that a failing output stops Decode with the writer's
+// error.
+func TestDecodeWriteError(t *testing.T) {
+	g := erasure.Geometry{DataShards: 2, ParityShards: 1, BlockSize: 64}
+	c := codec(t, g)
+	id := erasuretest.VersionID(1)
+	src := erasuretest.Sources(erasuretest.Encode(t, g, id, erasuretest.Data(500, 1)))
+	boom := errors.New("client went away")
+	_, err := c.Decode(&failAfter{n: 2, err: boom}, erasure.Source{VersionID: id, Size: 500, Shards: src}, 0, 500)
+	if !errors.Is(err, boom) || erasure.IsCorrupt(err) {
+		t.Fatalf("err=%v", err)
+	}
+}

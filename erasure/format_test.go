@@ -296,6 +296,10 @@ func TestShardErrorMessages(t *testing.T) {
 			t.Errorf("Error() = %q, want %q", got, tt.want)
 		}
 	}
+	_, err := erasure.VerifyFrame(make([]byte, 40))
+	if got, want := err.Error(), "erasure: frame: corrupt: block digest mismatch"; got != want {
+		t.Errorf("VerifyFrame error %q, want %q", got, want)
+	}
 	if erasure.IsCorrupt(&erasure.ShardError{Shard: 1, Err: cause}) || erasure.IsCorrupt(nil) {
 		t.Error("IsCorrupt of a plain error")
 	}

@@ -70,8 +70,9 @@ type Style uint8
 
 // Addressing styles.
 const (
-	StyleService     Style = iota // service endpoint: path-style "/<bucket>/<key>", or "/" for GET Service
-	StyleVirtualHost              // bucket from the Host
+	StyleService     Style = iota // the service itself: "/" on a service host (GET Service)
+	StylePath                     // path-style on a service host: "/<bucket>/<key>"
+	StyleVirtualHost              // bucket from the Host, key from the path
 )
 
 // Target is the bucket and key a request addresses. Bucket is empty for the
@@ -132,7 +133,7 @@ func Resolve(c Config, host, escapedPath string) (Target, error) {
 	if err != nil {
 		return Target{}, err
 	}
-	return Target{Bucket: bucket, Key: key, Style: StyleService}, nil
+	return Target{Bucket: bucket, Key: key, Style: StylePath}, nil
 }
 
 func unescapeKey(escaped string) (string, error) {

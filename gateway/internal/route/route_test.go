@@ -67,13 +67,13 @@ func TestResolve(t *testing.T) {
 		// Service endpoints: path-style.
 		{"service.cos.myqcloud.com", "/", Target{Style: StyleService}, ""},
 		{"cos.ap-guangzhou.myqcloud.com", "/", Target{Style: StyleService}, ""},
-		{"myqcloud.com", "/" + b + "/dir/key", Target{Bucket: b, Key: "dir/key", Style: StyleService}, ""},
-		{"localhost:9000", "/" + b, Target{Bucket: b, Style: StyleService}, ""},
-		{"localhost:9000", "/" + b + "/", Target{Bucket: b, Style: StyleService}, ""},
-		{"127.0.0.1:9000", "/" + b + "/a%2Fb//c", Target{Bucket: b, Key: "a/b//c", Style: StyleService}, ""},
-		{"[::1]:9000", "/" + b + "/k", Target{Bucket: b, Key: "k", Style: StyleService}, ""},
+		{"myqcloud.com", "/" + b + "/dir/key", Target{Bucket: b, Key: "dir/key", Style: StylePath}, ""},
+		{"localhost:9000", "/" + b, Target{Bucket: b, Style: StylePath}, ""},
+		{"localhost:9000", "/" + b + "/", Target{Bucket: b, Style: StylePath}, ""},
+		{"127.0.0.1:9000", "/" + b + "/a%2Fb//c", Target{Bucket: b, Key: "a/b//c", Style: StylePath}, ""},
+		{"[::1]:9000", "/" + b + "/k", Target{Bucket: b, Key: "k", Style: StylePath}, ""},
 		{"::1", "/", Target{Style: StyleService}, ""},
-		{"other.example", "/" + b + "/k", Target{Bucket: b, Key: "k", Style: StyleService}, ""},
+		{"other.example", "/" + b + "/k", Target{Bucket: b, Key: "k", Style: StylePath}, ""},
 		{"localhost", "/Bad_Bucket/k", Target{}, wire.ErrInvalidBucketName},
 		{"localhost", "/%zz/k", Target{}, wire.ErrInvalidURI},
 		{"localhost", "no-slash", Target{}, wire.ErrInvalidURI},
@@ -93,7 +93,7 @@ func TestResolve(t *testing.T) {
 	}
 	// Without a domain every host is path-style.
 	got, err := Resolve(Config{}, b+".cos.ap-guangzhou.myqcloud.com", "/bucket/k")
-	if err != nil || got != (Target{Bucket: "bucket", Key: "k"}) {
+	if err != nil || got != (Target{Bucket: "bucket", Key: "k", Style: StylePath}) {
 		t.Errorf("no domain: %+v %v", got, err)
 	}
 	// Region unset: any region label.

@@ -94,6 +94,11 @@ func TestDecodeDelete(t *testing.T) {
 	if err != nil || !d.Quiet || !reflect.DeepEqual(d.Objects, []DeleteObject{{Key: "a"}, {Key: "b & c", VersionID: "v1"}}) {
 		t.Fatalf("got %+v %v", d, err)
 	}
+	d, err = DecodeDelete(strings.NewReader(`<?xml version="1.0" encoding="UTF-8"?>
+<Delete xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Object><Key>a/b</Key></Object><Quiet>false</Quiet></Delete>`))
+	if err != nil || d.Quiet || len(d.Objects) != 1 || d.Objects[0].Key != "a/b" {
+		t.Fatalf("S3 namespace: %+v %v", d, err)
+	}
 	many := "<Delete>" + strings.Repeat("<Object><Key>k</Key></Object>", DeleteObjectsMax+1) + "</Delete>"
 	for name, body := range map[string]string{
 		"no objects": "<Delete><Quiet>false</Quiet></Delete>",

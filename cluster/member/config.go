@@ -278,3 +278,16 @@ func (c *Config) memberlistConfig() *memberlist.Config {
 	mc.Logger = newLogLogger(c.Logger)
 	return mc
 }
+
+// String describes c without its keys, so that printing a Config (%v, %+v, %s) can
+// never leak them.
+func (c Config) String() string {
+	return fmt.Sprintf("member.Config{Name:%q BindAddr:%q BindPort:%d AdvertiseAddr:%q AdvertisePort:%d Seeds:%q SecretKey:[%d bytes redacted] SecondaryKeys:[%d redacted] Plaintext:%v Label:%q Meta:%+v Profile:%d}",
+		c.Name, c.BindAddr, c.BindPort, c.AdvertiseAddr, c.AdvertisePort, c.Seeds, len(c.SecretKey), len(c.SecondaryKeys), c.Plaintext, c.Label, c.Meta, c.Profile)
+}
+
+// GoString is String, for %#v.
+func (c Config) GoString() string { return c.String() }
+
+// LogValue is String, for log/slog.
+func (c Config) LogValue() slog.Value { return slog.StringValue(c.String()) }

@@ -3,6 +3,7 @@ package member
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"reflect"
 	"strings"
 	"testing"
@@ -213,4 +214,19 @@ func BenchmarkMeta(b *testing.B) {
 			}
 		}
 	})
+}
+
+func TestConfigRedactsKeys(t *testing.T) {
+	key := []byte("0123456789abcdef0123456789abcdef")
+	c := Config{Name: "n", SecretKey: key, SecondaryKeys: [][]byte{[]byte("fedcba9876543210")}}
+	var logged strings.Builder
+	slog.New(slog.NewTextHandler(&logged, nil)).Info("config", "cfg", c)
+	for _, s := range []string{fmt.Sprint(c), fmt.Sprintf("%+v", c), fmt.Sprintf("%#v", c), fmt.Sprintf("%v", &c), logged.String()} {
+		if strings.Contains(s, "0123456789abcdef") || strings.Contains(s, "fedcba") || strings.Contains(s, "48 49 50") || strings.Contains(s, "[48") {
+			t.Errorf("key material in %q", s)
+		}
+		if !strings.Contains(s, "redacted") {
+			t.Errorf("no redaction marker in %q", s)
+		}
+	}
 }

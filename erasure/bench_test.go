@@ -2,6 +2,7 @@ package erasure_test
 
 import (
 	"bytes"
+	stdsha256 "crypto/sha256"
 	"fmt"
 	"io"
 	"os"
@@ -203,8 +204,9 @@ func BenchmarkVerifyFrame(b *testing.B) {
 }
 
 // BenchmarkHashStripe hashes the k+m blocks of one stripe: one after another with
-// sha256-simd's Sum256 (SHA-NI), and through the 16-lane AVX-512 server
-// (NewAvx512Server), which needs AVX-512 and is skipped without it.
+// sha256-simd's Sum256 (SHA-NI) and with crypto/sha256 for reference, and through
+// sha256-simd's 16-lane AVX-512 server (NewAvx512Server), which needs AVX-512 and is
+// skipped without it.
 func BenchmarkHashStripe(b *testing.B) {
 	for _, g := range benchGeometries[:3] {
 		blocks := make([][]byte, g.TotalShards())
@@ -215,10 +217,20 @@ func BenchmarkHashStripe(b *testing.B) {
 		b.Run(benchName(g)+"/Sum256", func(b *testing.B) {
 			b.SetBytes(size)
 			b.ReportAllocs()
-			var sums [][32]byte = make([][32]byte, len(blocks))
+			sums := make([][32]byte, len(blocks))
 			for b.Loop() {
 				for i, blk := range blocks {
 					sums[i] = sha256.Sum256(blk)
+				}
+			}
+		})
+		b.Run(benchName(g)+"/stdlib", func(b *testing.B) {
+			b.SetBytes(size)
+			b.ReportAllocs()
+			sums := make([][32]byte, len(blocks))
+			for b.Loop() {
+				for i, blk := range blocks {
+					sums[i] = stdsha256.Sum256(blk)
 				}
 			}
 		})

@@ -2,6 +2,7 @@ package erasure_test
 
 import (
 	"bytes"
+	"encoding"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
@@ -145,6 +146,8 @@ func TestFrameLayoutInvertsShardSize(t *testing.T) {
 		}
 	}
 }
+
+var _ encoding.BinaryAppender = erasure.Header{}
 
 func TestHeaderRoundTrip(t *testing.T) {
 	for _, g := range geometries {

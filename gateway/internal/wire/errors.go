@@ -56,6 +56,7 @@ const (
 	ErrInvalidPartOrder         Code = "InvalidPartOrder"
 	ErrInvalidRange             Code = "InvalidRange"
 	ErrInvalidRequest           Code = "InvalidRequest"
+	ErrInvalidStorageClass      Code = "InvalidStorageClass"
 	ErrInvalidURI               Code = "InvalidURI"
 	ErrKeyTooLong               Code = "KeyTooLong"
 	ErrKmsException             Code = "KmsException"
@@ -117,6 +118,7 @@ var codeTable = map[Code]codeInfo{
 	ErrInvalidPartOrder:         {400, "The list of parts was not in ascending order."},
 	ErrInvalidRange:             {416, "The requested range is not satisfiable."},
 	ErrInvalidRequest:           {400, "Invalid Request."},
+	ErrInvalidStorageClass:      {400, "The storage class you specified is not valid."},
 	ErrInvalidURI:               {400, "Couldn't parse the specified URI."},
 	ErrKeyTooLong:               {400, "Your key is too long."},
 	ErrKmsException:             {400, "The KMS request failed."},

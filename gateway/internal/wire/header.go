@@ -276,3 +276,49 @@ func (m Metadata) Set(h http.Header, d Dialect) {
 		h[http.CanonicalHeaderKey(prefix+k)] = []string{m[k]}
 	}
 }
+
+// ParseMetadataDirective reads x-cos-metadata-directive (Copy | Replaced) or
+// x-amz-metadata-directive (COPY | REPLACE) of PUT Object - Copy, case-
+// insensitively. It returns true for "replace the metadata from the request";
+// absent means Copy. Anything else is InvalidArgument.
+func ParseMetadataDirective(h http.Header) (replace bool, err error) {
+	v, err := dual(h, "X-Cos-Metadata-Directive", "X-Amz-Metadata-Directive")
+	if err != nil {
+		return false, err
+	}
+	switch strings.ToLower(v) {
+	case "", "copy":
+		return false, nil
+	case "replaced", "replace":
+		return true, nil
+	}
+	return false, NewError(ErrInvalidArgument, "The metadata directive must be Copy or Replaced.")
+}
+
+// StorageClassStandard is the only storage class Coffer has; it is what
+// responses report.
+const StorageClassStandard = "STANDARD"
+
+// storageClasses are the x-cos-storage-class / x-amz-storage-class values the
+// SDKs send. Coffer stores every object alike, so all are accepted.
+var storageClasses = [...]string{
+	"STANDARD", "STANDARD_IA", "INTELLIGENT_TIERING", "ARCHIVE", "DEEP_ARCHIVE",
+	"MAZ_STANDARD", "MAZ_STANDARD_IA", "MAZ_INTELLIGENT_TIERING", "MAZ_ARCHIVE",
+	"REDUCED_REDUNDANCY", "ONEZONE_IA", "GLACIER", "GLACIER_IR",
+}
+
+// ParseStorageClass reads x-cos-storage-class or x-amz-storage-class. Absent
+// gives StorageClassStandard; a known class (case-insensitive) is returned in
+// upper case; anything else is InvalidStorageClass.
+func ParseStorageClass(h http.Header) (string, error) {
+	v, err := dual(h, "X-Cos-Storage-Class", "X-Amz-Storage-Class")
+	if err != nil || v == "" {
+		return StorageClassStandard, err
+	}
+	for _, c := range storageClasses {
+		if strings.EqualFold(v, c) {
+			return c, nil
+		}
+	}
+	return "", NewError(ErrInvalidStorageClass, "")
+}

@@ -178,3 +178,43 @@ func TestQueryValues(t *testing.T) {
 		t.Error("base64 accepted")
 	}
 }
+
+func TestParseMetadataDirective(t *testing.T) {
+	for _, tt := range []struct {
+		h       http.Header
+		replace bool
+		code    Code
+	}{
+		{hdr(), false, ""},
+		{hdr("x-cos-metadata-directive", "Copy"), false, ""},
+		{hdr("x-cos-metadata-directive", "Replaced"), true, ""},
+		{hdr("x-amz-metadata-directive", "REPLACE"), true, ""},
+		{hdr("x-cos-metadata-directive", "Merge"), false, ErrInvalidArgument},
+		{hdr("x-cos-metadata-directive", "Copy", "x-amz-metadata-directive", "REPLACE"), false, ErrInvalidArgument},
+	} {
+		got, err := ParseMetadataDirective(tt.h)
+		checkCode(t, tt.h.Get("x-cos-metadata-directive"), err, tt.code)
+		if got != tt.replace {
+			t.Errorf("%v: got %v", tt.h, got)
+		}
+	}
+}
+
+func TestParseStorageClass(t *testing.T) {
+	for _, tt := range []struct {
+		h    http.Header
+		want string
+		code Code
+	}{
+		{hdr(), "STANDARD", ""},
+		{hdr("x-cos-storage-class", "standard_ia"), "STANDARD_IA", ""},
+		{hdr("x-amz-storage-class", "GLACIER_IR"), "GLACIER_IR", ""},
+		{hdr("x-cos-storage-class", "COLD"), "", ErrInvalidStorageClass},
+	} {
+		got, err := ParseStorageClass(tt.h)
+		checkCode(t, tt.want, err, tt.code)
+		if got != tt.want {
+			t.Errorf("%v: got %q", tt.h, got)
+		}
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"hash"
 	"io"
+	"sync"
 )
 
 // aws-chunked framing (AWS S3 API reference, "Transferring Payload in Multiple
@@ -29,6 +30,14 @@ import (
 // where trailers is each "name:value\n".
 
 const chunkSizeHexMax = 16 // hex digits of a chunk size
+
+// pooledChunkBytes is the chunk buffer size kept in chunkPool: the 64 KiB chunk
+// the AWS SDKs send. Larger chunks get a buffer of their own.
+const pooledChunkBytes = 64 << 10
+
+// chunkPool recycles signed-chunk buffers. A reader takes one for its first
+// chunk and returns it when it reaches a terminal state (EOF or error).
+var chunkPool = sync.Pool{New: func() any { b := make([]byte, pooledChunkBytes); return &b }}
 
 // chunkMAC computes chained chunk signatures. It reuses its hashes and buffers.
 type chunkMAC struct {
@@ -100,7 +109,8 @@ type chunkedReader struct {
 	decodedWant int64
 	decoded     int64
 
-	buf      []byte // signed: verified bytes of the current chunk
+	buf      []byte  // signed: verified bytes of the current chunk
+	pooled   *[]byte // buf's backing array, from chunkPool
 	off      int
 	left     int64 // unsigned: bytes of the current chunk not yet read
 	needCRLF bool  // unsigned: the current chunk's closing CRLF is pending
@@ -111,6 +121,21 @@ type chunkedReader struct {
 func (c *chunkedReader) init(body io.Reader) {
 	size := c.cfg.ChunkLineBytesMax
 	c.br = bufio.NewReaderSize(body, size)
+}
+
+// fail records the terminal error and releases the buffers.
+func (c *chunkedReader) fail(err error) error {
+	c.err = err
+	c.release()
+	return err
+}
+
+func (c *chunkedReader) release() {
+	if c.pooled != nil {
+		chunkPool.Put(c.pooled)
+		c.pooled = nil
+	}
+	c.buf, c.off = nil, 0
 }
 
 func (c *chunkedReader) Read(p []byte) (int, error) {
@@ -129,7 +154,7 @@ func (c *chunkedReader) Read(p []byte) (int, error) {
 		if c.left > 0 {
 			n, err := c.readUnsigned(p)
 			if err != nil {
-				c.err = err
+				c.fail(err)
 			}
 			return n, err
 		}
@@ -137,8 +162,7 @@ func (c *chunkedReader) Read(p []byte) (int, error) {
 			return 0, io.EOF
 		}
 		if err := c.nextChunk(); err != nil {
-			c.err = err
-			return 0, err
+			return 0, c.fail(err)
 		}
 	}
 }
@@ -155,12 +179,10 @@ func (c *chunkedReader) readUnsigned(p []byte) (int, error) {
 	}
 	if err == io.EOF {
 		err = errIncomplete()
-	} else if err == nil && n == 0 {
-		err = io.ErrNoProgress
 	}
 	if err != nil && n > 0 {
 		// Report bytes now, the error on the next call.
-		c.err = err
+		c.fail(err)
 		return n, nil
 	}
 	return n, err
@@ -252,7 +274,12 @@ func (c *chunkedReader) nextChunk() error {
 		return nil
 	}
 	if cap(c.buf) < int(size) {
-		c.buf = make([]byte, size)
+		if c.pooled == nil && size <= pooledChunkBytes {
+			c.pooled = chunkPool.Get().(*[]byte)
+			c.buf = *c.pooled
+		} else {
+			c.buf = make([]byte, size)
+		}
 	}
 	c.buf = c.buf[:size]
 	c.off = len(c.buf) // nothing releasable until verified
@@ -357,8 +384,7 @@ func (c *chunkedReader) finish() error {
 		}
 	}
 	c.done = true
-	c.buf = c.buf[:0]
-	c.off = 0
+	c.release()
 	return nil
 }
 

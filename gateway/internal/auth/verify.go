@@ -253,5 +253,8 @@ func (v *Verifier) lookup(ctx context.Context, ak string) (string, error) {
 		}
 		return "", errInternal(err)
 	}
+	if secret == "" {
+		return "", errInternal(errors.New("auth: Secrets returned an empty secret"))
+	}
 	return secret, nil
 }

@@ -28,8 +28,9 @@ type Codec struct {
 	pool sync.Pool // of *stripe
 }
 
-// New returns the Codec for g, shared with every other caller of New(g). It fails with
-// ErrInvalidGeometry when g does not validate.
+// New returns the Codec for g, shared with every other caller of New(g) (for the
+// first codecCacheMax geometries a process uses; later ones get a private Codec). It
+// fails with ErrInvalidGeometry when g does not validate.
 func New(g Geometry) (*Codec, error) {
 	if err := g.Validate(); err != nil {
 		return nil, err

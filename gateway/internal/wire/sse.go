@@ -151,57 +151,57 @@ func parseSSE(get func(string) string, op SSEOp) (SSERequest, error) {
 	if !ignoreServer {
 		sse, a1, err := dualGet(get, hdrSSE, hdrSSEAmz)
 		if err != nil {
-			return r, err
+			return SSERequest{}, err
 		}
 		keyID, a2, err := dualGet(get, hdrKMSKey, hdrKMSKeyAmz)
 		if err != nil {
-			return r, err
+			return SSERequest{}, err
 		}
 		ctx, a3, err := dualGet(get, hdrContext, hdrContextAmz)
 		if err != nil {
-			return r, err
+			return SSERequest{}, err
 		}
 		amz = a1 || a2 || a3
 		if op == SSEOpRead {
 			if sse != "" || keyID != "" || ctx != "" {
-				return r, NewError(ErrSSEHeaderNotAllowed, "")
+				return SSERequest{}, NewError(ErrSSEHeaderNotAllowed, "")
 			}
 		} else {
 			switch sse {
 			case "":
 				if keyID != "" || ctx != "" {
-					return r, NewError(ErrInvalidArgument, "A KMS key id or context requires server-side-encryption cos/kms.")
+					return SSERequest{}, NewError(ErrInvalidArgument, "A KMS key id or context requires server-side-encryption cos/kms.")
 				}
 			case AlgorithmAES256:
 				if keyID != "" || ctx != "" {
-					return r, NewError(ErrInvalidArgument, "A KMS key id or context requires server-side-encryption cos/kms.")
+					return SSERequest{}, NewError(ErrInvalidArgument, "A KMS key id or context requires server-side-encryption cos/kms.")
 				}
 				r.Mode = SSECOS
 			case valueKMS, valueKMSAmz:
 				if err := validKMSKeyID(keyID); err != nil {
-					return r, err
+					return SSERequest{}, err
 				}
 				if ctx != "" {
 					m, err := DecodeKMSContext(ctx)
 					if err != nil {
-						return r, err
+						return SSERequest{}, err
 					}
 					r.KMSContext, r.KMSContextRaw = m, ctx
 				}
 				r.Mode, r.KMSKeyID = SSEKMS, keyID
 			default:
-				return r, NewError(ErrSSEContentNotSupported, "")
+				return SSERequest{}, NewError(ErrSSEContentNotSupported, "")
 			}
 		}
 	}
 	if !ignoreCustomer {
 		k, present, a, err := parseCustomerKey(get, &ssecNames)
 		if err != nil {
-			return r, err
+			return SSERequest{}, err
 		}
 		if present {
 			if r.Mode != SSENone {
-				return r, NewError(ErrInvalidArgument, "Server-side encryption with customer-provided keys cannot be combined with another encryption method.")
+				return SSERequest{}, NewError(ErrInvalidArgument, "Server-side encryption with customer-provided keys cannot be combined with another encryption method.")
 			}
 			r.Mode, r.Customer = SSEC, k
 			amz = amz || a
@@ -210,7 +210,7 @@ func parseSSE(get func(string) string, op SSEOp) (SSERequest, error) {
 	if op == SSEOpCopy || op == SSEOpUploadPartCopy {
 		k, present, a, err := parseCustomerKey(get, &copySSECNames)
 		if err != nil {
-			return r, err
+			return SSERequest{}, err
 		}
 		if present {
 			r.CopySource = &k

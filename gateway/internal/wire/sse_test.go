@@ -94,6 +94,9 @@ func TestParseSSE(t *testing.T) {
 		got, err := ParseSSE(tt.h, tt.op)
 		if tt.code != "" {
 			checkCode(t, tt.name, err, tt.code)
+			if !reflect.DeepEqual(got, SSERequest{}) {
+				t.Errorf("%s: error with a non-zero request %+v", tt.name, got)
+			}
 			continue
 		}
 		if err != nil || !reflect.DeepEqual(got, tt.want) {

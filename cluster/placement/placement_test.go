@@ -94,7 +94,7 @@ func makeNodes(n, zones int) []Node {
 
 func TestPlaceMatchesReference(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
-	for iter := range 3000 {
+	for iter := range 1500 {
 		n := 1 + r.IntN(40)
 		nodes := makeNodes(n, r.IntN(6))
 		if iter%3 == 0 {
@@ -331,7 +331,7 @@ func setMoves(before, after []string) int {
 	return moved
 }
 
-const movementVersions = 3000
+const movementVersions = 2000
 
 // TestMovementNoZones: removing a node changes no version it did not hold and replaces
 // exactly it in those it did; adding a node moves exactly one shard of about

@@ -249,3 +249,70 @@ func TestCOSGoSDKEndToEnd(t *testing.T) {
 		t.Fatalf("merged presigned GET: %d", resp.StatusCode)
 	}
 }
+
+// TestCOSServerSidePitfalls signs requests with the SDK's own
+// AddAuthorizationHeader and checks the server-side rebuilding rules of
+// docs/cos-api.md 2.2: transfer-encoding from r.TransferEncoding, a listed
+// header that is absent signs an empty value, duplicate values, and a
+// q-key-time that differs from q-sign-time (the Go SDK signs the key time).
+func TestCOSServerSidePitfalls(t *testing.T) {
+	now := time.Unix(1700000100, 0)
+	v := newTestVerifier(t, mapSecrets{testAK: testSecret}, now)
+	at := &cos.AuthTime{SignStartTime: now.Add(-time.Minute), SignEndTime: now.Add(time.Hour),
+		KeyStartTime: now.Add(-time.Minute), KeyEndTime: now.Add(time.Hour)}
+	tests := []struct {
+		name   string
+		client func(r *http.Request) // before signing
+		server func(r *http.Request) // after signing, as net/http would present it
+		at     *cos.AuthTime
+		code   string
+	}{
+		{"transfer-encoding rebuilt", func(r *http.Request) { r.Header.Set("Transfer-Encoding", "chunked") },
+			func(r *http.Request) {
+				r.Header.Del("Transfer-Encoding")
+				r.TransferEncoding = []string{"chunked"}
+				r.ContentLength = -1
+			}, at, ""},
+		{"listed header absent signs empty", func(r *http.Request) { r.Header.Set("X-Cos-Meta-Empty", "") },
+			func(r *http.Request) { r.Header.Del("X-Cos-Meta-Empty") }, at, ""},
+		{"listed header changed", func(r *http.Request) { r.Header.Set("X-Cos-Acl", "private") },
+			func(r *http.Request) { r.Header.Set("X-Cos-Acl", "public-read") }, at, "SignatureDoesNotMatch"},
+		{"duplicate header values", func(r *http.Request) { r.Header.Add("X-Cos-Meta-M", "2"); r.Header.Add("X-Cos-Meta-M", "1") },
+			func(r *http.Request) {}, at, ""},
+		{"duplicate query values", func(r *http.Request) { r.URL.RawQuery = "tag=b&tag=a&uploads" },
+			func(r *http.Request) {}, at, ""},
+		{"query value changed", func(r *http.Request) { r.URL.RawQuery = "versionId=1" },
+			func(r *http.Request) { r.URL.RawQuery = "versionId=2" }, at, "SignatureDoesNotMatch"},
+		{"unsigned header added is ignored", func(r *http.Request) {},
+			func(r *http.Request) { r.Header.Set("User-Agent", "other") }, at, ""},
+		{"key time differs from sign time", func(r *http.Request) {}, func(r *http.Request) {},
+			&cos.AuthTime{SignStartTime: now.Add(-time.Minute), SignEndTime: now.Add(time.Hour),
+				KeyStartTime: now.Add(-2 * time.Minute), KeyEndTime: now.Add(2 * time.Hour)}, ""},
+		{"key time expired", func(r *http.Request) {}, func(r *http.Request) {},
+			&cos.AuthTime{SignStartTime: now.Add(-time.Minute), SignEndTime: now.Add(time.Hour),
+				KeyStartTime: now.Add(-2 * time.Hour), KeyEndTime: now.Add(-time.Hour)}, "AccessDenied"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest("PUT", "http://examplebucket-1250000000.cos.local:8080/dir/a%20b.txt", strings.NewReader("body"))
+			r.Header.Set("Content-Type", "text/plain")
+			tt.client(r)
+			cos.AddAuthorizationHeader(testAK, testSecret, "", r, tt.at)
+			r.Header.Del("Host") // the SDK sets it for signing; net/http servers keep it in r.Host
+			authz := r.Header.Get("Authorization")
+			if strings.HasPrefix(tt.name, "transfer") && !strings.Contains(authz, "transfer-encoding") ||
+				strings.HasPrefix(tt.name, "listed header absent") && !strings.Contains(authz, "x-cos-meta-empty") {
+				t.Fatalf("the SDK did not sign the header under test: %s", authz)
+			}
+			tt.server(r)
+			_, err := v.Verify(r, nil)
+			if tt.code == "" {
+				if err != nil {
+					t.Fatalf("Verify: %v (Authorization %s)", err, r.Header.Get("Authorization"))
+				}
+				return
+			}
+			wantCode(t, err, tt.code, nil)
+		})
+	}
+}

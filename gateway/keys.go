@@ -1,0 +1,206 @@
+package gateway
+
+import (
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/coffer-io/coffer/cluster/meta"
+	"github.com/coffer-io/coffer/gateway/internal/wire"
+	"github.com/coffer-io/coffer/sse"
+)
+
+// keyCache holds the master-key ring and the key-encryption keys unsealed from it.
+// The ring is re-read from the metadata cluster when a version is asked for that it
+// does not know, and when the cached copy is older than ringTTL, so a rotation made by
+// any gateway is picked up.
+type keyCache struct {
+	meta Meta
+	root sse.Key
+	rand io.Reader
+
+	mu        sync.Mutex // guards the fields below
+	epoch     uint64
+	ring      *sse.Ring
+	activeVer uint32
+	keks      map[uint32]sse.Key
+}
+
+func newKeyCache(m Meta, root sse.Key, rand io.Reader) *keyCache {
+	return &keyCache{meta: m, root: root, rand: rand, keks: map[uint32]sse.Key{}}
+}
+
+// errNoRing: the cluster has no master-key ring yet (Bootstrap makes one).
+var errNoRing = errors.New("gateway: master-key ring not initialised")
+
+func (k *keyCache) refresh(ctx context.Context) error {
+	kr, err := k.meta.KeyRing(ctx)
+	if err != nil {
+		return fmt.Errorf("gateway: read key ring: %w", err)
+	}
+	if kr.Epoch == 0 {
+		return errNoRing
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if kr.Epoch == k.epoch {
+		return nil
+	}
+	ring, err := sse.ParseRing(kr.Sealed)
+	if err != nil {
+		return fmt.Errorf("gateway: key ring: %w", err)
+	}
+	k.ring, k.epoch, k.activeVer = ring, kr.Epoch, kr.Active
+	k.keks = map[uint32]sse.Key{}
+	return nil
+}
+
+// active returns the master-key version new objects are sealed under, and its key.
+func (k *keyCache) active(ctx context.Context) (uint32, sse.Key, error) {
+	k.mu.Lock()
+	v := k.activeVer
+	k.mu.Unlock()
+	if v == 0 {
+		if err := k.refresh(ctx); err != nil {
+			return 0, sse.Key{}, err
+		}
+		k.mu.Lock()
+		v = k.activeVer
+		k.mu.Unlock()
+	}
+	kek, err := k.version(ctx, v)
+	return v, kek, err
+}
+
+// version returns the key of master-key version v.
+func (k *keyCache) version(ctx context.Context, v uint32) (sse.Key, error) {
+	for attempt := 0; ; attempt++ {
+		k.mu.Lock()
+		if kek, ok := k.keks[v]; ok {
+			k.mu.Unlock()
+			return kek, nil
+		}
+		ring := k.ring
+		k.mu.Unlock()
+		if ring != nil {
+			kek, err := ring.Unseal(k.root, v)
+			if err == nil {
+				k.mu.Lock()
+				if k.ring == ring {
+					k.keks[v] = kek
+				}
+				k.mu.Unlock()
+				return kek, nil
+			}
+			if !errors.Is(err, sse.ErrKeyVersion) || attempt > 0 {
+				return sse.Key{}, fmt.Errorf("gateway: master key %d: %w", v, err)
+			}
+		} else if attempt > 0 {
+			return sse.Key{}, errNoRing
+		}
+		if err := k.refresh(ctx); err != nil {
+			return sse.Key{}, err
+		}
+	}
+}
+
+// userSecretAAD binds a sealed user secret to its access key id.
+const userSecretAAD = "coffer user secret v1\x00"
+
+// sealUserSecret seals a user's secret key under the root key (DESIGN.md 6.1).
+func sealUserSecret(rnd io.Reader, root sse.Key, accessKeyID, secret string) ([]byte, error) {
+	aead, err := newGCM(root)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, aead.NonceSize(), aead.NonceSize()+len(secret)+aead.Overhead())
+	if _, err := io.ReadFull(rnd, out); err != nil {
+		return nil, fmt.Errorf("gateway: seal secret: %w", err)
+	}
+	return aead.Seal(out, out, []byte(secret), []byte(userSecretAAD+accessKeyID)), nil
+}
+
+// openUserSecret reverses sealUserSecret.
+func openUserSecret(root sse.Key, accessKeyID string, sealed []byte) (string, error) {
+	aead, err := newGCM(root)
+	if err != nil {
+		return "", err
+	}
+	if len(sealed) < aead.NonceSize()+aead.Overhead() {
+		return "", errors.New("gateway: sealed secret too short")
+	}
+	n := aead.NonceSize()
+	plain, err := aead.Open(nil, sealed[:n], sealed[n:], []byte(userSecretAAD+accessKeyID))
+	if err != nil {
+		return "", errors.New("gateway: sealed secret does not open under the root key")
+	}
+	return string(plain), nil
+}
+
+func newGCM(k sse.Key) (cipher.AEAD, error) {
+	block, err := aes.NewCipher(k[:])
+	if err != nil {
+		return nil, fmt.Errorf("gateway: %w", err)
+	}
+	return cipher.NewGCM(block)
+}
+
+// dataKey is an object's (or upload's) data key with its sealed record.
+type dataKey struct {
+	dek   sse.Key
+	nonce sse.NoncePrefix
+	rec   meta.SSE
+}
+
+// binding is the identity a data key is sealed to.
+func binding(bucket, key string, vid meta.ID, rec meta.SSE) sse.Binding {
+	b := sse.Binding{Bucket: bucket, Key: key, VersionID: vid.String(), Mode: sse.Mode(rec.Mode)}
+	if rec.Mode.UsesMasterKey() {
+		b.KeyVersion = rec.MasterKeyVersion
+	}
+	return b
+}
+
+// newDataKey draws a fresh data key for object version vid of bucket/key and seals
+// it. Objects stored without SSE headers are sealed under the master-key ring like
+// SSE-COS, with mode "none" in the binding (DESIGN.md section 3, step 2).
+// Mode must be one the master-key ring serves (none or SSE-COS).
+func (s *Server) newDataKey(ctx context.Context, bucket, key string, vid meta.ID, mode meta.SSEMode) (dataKey, error) {
+	if !mode.UsesMasterKey() {
+		return dataKey{}, wire.Errorf(wire.ErrNotImplemented, "SSE mode %s is not available yet", mode)
+	}
+	v, kek, err := s.keys.active(ctx)
+	if err != nil {
+		return dataKey{}, err
+	}
+	dek, err := sse.GenerateDEK(s.cfg.Rand)
+	if err != nil {
+		return dataKey{}, err
+	}
+	nonce, err := sse.NewNoncePrefix(s.cfg.Rand)
+	if err != nil {
+		return dataKey{}, err
+	}
+	rec := meta.SSE{Mode: mode, MasterKeyVersion: v}
+	rec.SealedDEK, err = sse.SealDEK(s.cfg.Rand, kek, dek, binding(bucket, key, vid, rec))
+	if err != nil {
+		return dataKey{}, err
+	}
+	return dataKey{dek: dek, nonce: nonce, rec: rec}, nil
+}
+
+// openDataKey unseals the data key of a version (or upload) record.
+func (s *Server) openDataKey(ctx context.Context, bucket, key string, vid meta.ID, rec meta.SSE) (sse.Key, error) {
+	if !rec.Mode.UsesMasterKey() {
+		return sse.Key{}, fmt.Errorf("gateway: SSE mode %q is not served yet", rec.Mode)
+	}
+	kek, err := s.keys.version(ctx, rec.MasterKeyVersion)
+	if err != nil {
+		return sse.Key{}, err
+	}
+	return sse.UnsealDEK(kek, rec.SealedDEK, binding(bucket, key, vid, rec))
+}

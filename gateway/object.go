@@ -1,0 +1,517 @@
+package gateway
+
+import (
+	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/coffer-io/coffer/cluster/meta"
+	"github.com/coffer-io/coffer/erasure"
+	"github.com/coffer-io/coffer/gateway/internal/auth"
+	"github.com/coffer-io/coffer/gateway/internal/pipeline"
+	"github.com/coffer-io/coffer/gateway/internal/wire"
+	"github.com/coffer-io/coffer/sse"
+)
+
+// defaultContentType is served for objects stored without a Content-Type.
+const defaultContentType = "application/octet-stream"
+
+// dialect is the header family the response uses: the one the client signed with.
+func (q *request) dialect() wire.Dialect {
+	if q.ident.Method == auth.MethodSigV4Header || q.ident.Method == auth.MethodSigV4Query {
+		return wire.DialectS3
+	}
+	return wire.DialectCOS
+}
+
+func (s *Server) newID() (meta.ID, error) {
+	var id meta.ID
+	if _, err := io.ReadFull(s.cfg.Rand, id[:]); err != nil {
+		return id, fmt.Errorf("gateway: new id: %w", err)
+	}
+	return id, nil
+}
+
+// objectInput is everything a write takes from request headers besides the body.
+type objectInput struct {
+	contentType string
+	headers     meta.ContentHeaders
+	userMeta    map[string]string
+	acl         meta.ACL
+	storage     string
+	mode        meta.SSEMode
+}
+
+// parseObjectInput reads the content headers, metadata, ACL and SSE mode of a write.
+func (s *Server) parseObjectInput(h http.Header, b *meta.Bucket, op wire.SSEOp) (objectInput, error) {
+	in := objectInput{
+		contentType: h.Get("Content-Type"),
+		headers: meta.ContentHeaders{
+			CacheControl:       h.Get("Cache-Control"),
+			ContentDisposition: h.Get("Content-Disposition"),
+			ContentEncoding:    h.Get("Content-Encoding"),
+			ContentLanguage:    h.Get("Content-Language"),
+			Expires:            h.Get("Expires"),
+		},
+		storage: firstHeader(h, "x-cos-storage-class", "x-amz-storage-class"),
+	}
+	md, err := wire.ParseMetadata(h)
+	if err != nil {
+		return in, err
+	}
+	if len(md) > 0 {
+		in.userMeta = md
+	}
+	canned, err := wire.ParseCannedACL(h, true)
+	if err != nil {
+		return in, err
+	}
+	in.acl = meta.ACL{Canned: string(canned)}
+	sreq, err := wire.ParseSSE(h, op)
+	if err != nil {
+		return in, err
+	}
+	in.mode, err = s.writeMode(sreq, b)
+	return in, err
+}
+
+// writeMode decides how a new object's data key is protected: the request's SSE
+// headers win, then the bucket's default encryption, else mode none (still encrypted
+// at rest, reported as unencrypted).
+func (s *Server) writeMode(req wire.SSERequest, b *meta.Bucket) (meta.SSEMode, error) {
+	switch req.Mode {
+	case wire.SSECOS:
+		return meta.ModeSSECOS, nil
+	case wire.SSEKMS, wire.SSEC:
+		return "", wire.Errorf(wire.ErrNotImplemented, "%s is not available yet", req.Mode)
+	}
+	if b != nil {
+		switch b.Encryption.Mode {
+		case "":
+		case meta.ModeSSECOS:
+			return meta.ModeSSECOS, nil
+		default:
+			return "", wire.Errorf(wire.ErrNotImplemented, "bucket default encryption %s is not available yet", b.Encryption.Mode)
+		}
+	}
+	return meta.ModeNone, nil
+}
+
+func firstHeader(h http.Header, names ...string) string {
+	for _, n := range names {
+		if v := h.Get(n); v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// setSSEEcho sets the SSE response headers for a record in the request's dialect.
+func setSSEEcho(h http.Header, q *request, rec meta.SSE) {
+	switch rec.Mode {
+	case meta.ModeSSECOS:
+		wire.SetSSEHeaders(h, q.dialect(), wire.SSECOS, "", "")
+	case meta.ModeSSEKMS:
+		wire.SetSSEHeaders(h, q.dialect(), wire.SSEKMS, rec.CMKID, "")
+	}
+}
+
+// bodySize is the declared plaintext size of a write, checked against the limits.
+func (q *request) bodySize() (int64, error) {
+	n := q.bodyLen
+	if n < 0 {
+		n = q.r.ContentLength
+	}
+	if n < 0 {
+		return 0, wire.NewError(wire.ErrMissingContentLength, "")
+	}
+	if n > ObjectBytesMax {
+		return 0, wire.Errorf(wire.ErrEntityTooLarge, "objects are limited to %d bytes", int64(ObjectBytesMax))
+	}
+	return n, nil
+}
+
+// stored is what writing one shard set produced.
+type stored struct {
+	size   int64
+	md5    [md5.Size]byte
+	crc    uint64
+	layout meta.Layout
+	stream meta.Stream
+}
+
+// writeShards encrypts body under key and stores it as the shard set sid (part
+// number part, 0 for a simple object).
+func (s *Server) writeShards(ctx context.Context, sid meta.ID, part uint32, body io.Reader, size int64, dk dataKey, contentMD5 []byte) (stored, error) {
+	g := s.pipe.Geometry()
+	nodes, err := s.nodes.place(ctx, sid, g.TotalShards())
+	if err != nil {
+		return stored{}, wire.Wrap(wire.ErrServiceUnavailable, err)
+	}
+	res, err := s.pipe.Put(ctx, pipeline.PutRequest{
+		Body: body, Size: size, VersionID: sid, Part: part, Nodes: nodes,
+		Key: dk.dek, Nonce: dk.nonce, ContentMD5: contentMD5,
+	})
+	if err != nil {
+		return stored{}, err
+	}
+	if len(res.Missing) > 0 {
+		s.cfg.Logger.Warn("stored with missing shards", "shards_id", sid.String(), "missing", res.Missing)
+	}
+	return stored{
+		size: res.Size, md5: res.MD5, crc: res.CRC64,
+		layout: meta.Layout{K: g.DataShards, M: g.ParityShards, BlockBytes: g.BlockSize, Nodes: nodes, Missing: res.Missing},
+		stream: meta.Stream{Format: sse.FormatVersion, NoncePrefix: append([]byte(nil), dk.nonce[:]...), CipherBytes: res.CipherSize},
+	}, nil
+}
+
+func contentMD5(h http.Header) ([]byte, error) {
+	v := h.Get("Content-MD5")
+	if v == "" {
+		return nil, nil
+	}
+	sum, ok, err := wire.ParseContentMD5(v)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, nil
+	}
+	return sum[:], nil
+}
+
+func (s *Server) putObject(w http.ResponseWriter, q *request) error {
+	ctx := q.r.Context()
+	b, err := s.bucketForWrite(ctx, q)
+	if err != nil {
+		return err
+	}
+	if err := wire.ValidKey(q.key); err != nil {
+		return err
+	}
+	size, err := q.bodySize()
+	if err != nil {
+		return err
+	}
+	in, err := s.parseObjectInput(q.r.Header, b, wire.SSEOpPut)
+	if err != nil {
+		return err
+	}
+	sum, err := contentMD5(q.r.Header)
+	if err != nil {
+		return err
+	}
+	v, err := s.storeObject(ctx, q, q.body, size, in, sum)
+	if err != nil {
+		return err
+	}
+	cmd := &meta.CommitObject{Version: *v, IfNoneMatch: forbidOverwrite(q.r.Header)}
+	if _, err := s.meta.Apply(ctx, cmd); err != nil {
+		return err
+	}
+	h := w.Header()
+	h.Set("ETag", wire.QuoteETag(v.ETag))
+	h.Set("x-cos-hash-crc64ecma", strconv.FormatUint(v.CRC64, 10))
+	setSSEEcho(h, q, v.SSE)
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+// storeObject writes body as a new version of q.bucket/q.key and returns its record,
+// ready to commit.
+func (s *Server) storeObject(ctx context.Context, q *request, body io.Reader, size int64, in objectInput, sum []byte) (*meta.Version, error) {
+	vid, err := s.newID()
+	if err != nil {
+		return nil, err
+	}
+	dk, err := s.newDataKey(ctx, q.bucket, q.key, vid, in.mode)
+	if err != nil {
+		return nil, err
+	}
+	st, err := s.writeShards(ctx, vid, 0, body, size, dk, sum)
+	if err != nil {
+		return nil, err
+	}
+	return &meta.Version{
+		Bucket: q.bucket, Key: q.key, VersionID: vid,
+		Size: st.size, ETag: hex.EncodeToString(st.md5[:]), CRC64: st.crc,
+		ContentType: in.contentType, Headers: in.headers, UserMeta: in.userMeta,
+		StorageClass: in.storage, Created: s.cfg.Now().UnixNano(), Owner: q.owner(),
+		ACL: in.acl, Layout: st.layout, Stream: st.stream, SSE: dk.rec,
+	}, nil
+}
+
+// forbidOverwrite reports x-cos-forbid-overwrite: true or If-None-Match: * on a write.
+func forbidOverwrite(h http.Header) bool {
+	return strings.EqualFold(h.Get("x-cos-forbid-overwrite"), "true") || strings.TrimSpace(h.Get("If-None-Match")) == "*"
+}
+
+func (s *Server) getObject(w http.ResponseWriter, q *request) error {
+	ctx := q.r.Context()
+	v, err := s.objectForRead(ctx, q)
+	if err != nil {
+		return err
+	}
+	if _, err := wire.ParseSSE(q.r.Header, wire.SSEOpRead); err != nil {
+		return err
+	}
+	overrides, err := wire.ParseOverrides(q.query)
+	if err != nil {
+		return err
+	}
+	if overrides != nil && q.ident.Anonymous {
+		return wire.Errorf(wire.ErrAccessDenied, "response header overrides need a signed request")
+	}
+	h := w.Header()
+	modified := time.Unix(0, v.Created).UTC()
+	if err := wire.ParseConditions(q.r.Header).Evaluate(v.ETag, modified); err != nil {
+		if we := wire.AsError(err); we.Code == wire.ErrNotModified {
+			h.Set("ETag", wire.QuoteETag(v.ETag))
+			h.Set("Last-Modified", wire.FormatHTTPTime(modified))
+		}
+		return err
+	}
+	off, n, partial, err := wire.ParseRange(q.r.Header.Get("Range"), v.Size)
+	if err != nil {
+		return err
+	}
+	if !partial {
+		off, n = 0, v.Size
+	}
+	setObjectHeaders(h, q, v, modified)
+	overrides.Apply(h)
+	h.Set("Content-Length", strconv.FormatInt(n, 10))
+	status := http.StatusOK
+	if partial {
+		h.Set("Content-Range", wire.ContentRange(off, n, v.Size))
+		status = http.StatusPartialContent
+	}
+	if q.r.Method == http.MethodHead {
+		w.WriteHeader(status)
+		return nil
+	}
+	// Resolve the key before the status line goes out, so a key failure is a proper
+	// error response.
+	dek, err := s.openDataKey(ctx, v.Bucket, v.Key, v.VersionID, v.SSE)
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(status)
+	return s.readObject(ctx, w, v, dek, off, n)
+}
+
+// setObjectHeaders sets the stored headers of a version on a GET/HEAD response.
+func setObjectHeaders(h http.Header, q *request, v *meta.Version, modified time.Time) {
+	ct := v.ContentType
+	if ct == "" {
+		ct = defaultContentType
+	}
+	h.Set("Content-Type", ct)
+	h.Set("ETag", wire.QuoteETag(v.ETag))
+	h.Set("Last-Modified", wire.FormatHTTPTime(modified))
+	h.Set("Accept-Ranges", "bytes")
+	h.Set("x-cos-hash-crc64ecma", strconv.FormatUint(v.CRC64, 10))
+	for name, val := range map[string]string{
+		"Cache-Control": v.Headers.CacheControl, "Content-Disposition": v.Headers.ContentDisposition,
+		"Content-Encoding": v.Headers.ContentEncoding, "Content-Language": v.Headers.ContentLanguage,
+		"Expires": v.Headers.Expires,
+	} {
+		if val != "" {
+			h.Set(name, val)
+		}
+	}
+	if v.StorageClass != "" && v.StorageClass != "STANDARD" {
+		h.Set("x-cos-storage-class", v.StorageClass)
+	}
+	wire.Metadata(v.UserMeta).Set(h, q.dialect())
+	setSSEEcho(h, q, v.SSE)
+}
+
+// readObject writes plaintext bytes [off, off+n) of version v to w.
+func (s *Server) readObject(ctx context.Context, w io.Writer, v *meta.Version, dek sse.Key, off, n int64) error {
+	if !v.IsMultipart() {
+		return s.readShards(ctx, w, v.VersionID, 0, v.Layout, v.Stream, dek, v.Size, off, n)
+	}
+	sizes := make([]int64, len(v.Parts))
+	for i, p := range v.Parts {
+		sizes[i] = p.Size
+	}
+	ranges, err := sse.AppendPartRanges(nil, sizes, off, n)
+	if err != nil {
+		return err
+	}
+	for _, pr := range ranges {
+		p := v.Parts[pr.Part]
+		pk, err := sse.PartKey(dek, p.Number, p.ShardsID[:])
+		if err != nil {
+			return err
+		}
+		if err := s.readShards(ctx, w, p.ShardsID, uint32(p.Number), p.Layout, p.Stream, pk, p.Size, pr.Off, pr.N); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// readShards reads a plaintext range of one shard set.
+func (s *Server) readShards(ctx context.Context, w io.Writer, sid meta.ID, part uint32, l meta.Layout, st meta.Stream, key sse.Key, size, off, n int64) error {
+	nodes := append([]string(nil), l.Nodes...)
+	for _, i := range l.Missing {
+		if i >= 0 && i < len(nodes) {
+			nodes[i] = ""
+		}
+	}
+	rep, err := s.pipe.Get(ctx, w, pipeline.GetRequest{
+		VersionID: sid, Part: part,
+		Geometry: erasure.Geometry{DataShards: l.K, ParityShards: l.M, BlockSize: l.BlockBytes},
+		Nodes:    nodes, Key: key, PlainSize: size, Off: off, N: n,
+	})
+	if len(rep.Faults) > 0 {
+		// Healing is a later job; until then the faults are at least visible.
+		s.cfg.Logger.Warn("shard faults on read", "shards_id", sid.String(), "part", part, "bad_shards", rep.BadShards())
+	}
+	return err
+}
+
+func (s *Server) deleteObject(w http.ResponseWriter, q *request) error {
+	ctx := q.r.Context()
+	if _, err := s.bucketForWrite(ctx, q); err != nil {
+		return err
+	}
+	_, err := s.meta.Apply(ctx, &meta.DeleteObject{Bucket: q.bucket, Key: q.key})
+	if err != nil && !errors.Is(err, meta.ErrObjectNotFound) {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// deleteObjectsMax is the most keys one DELETE Multiple Objects may name.
+const deleteObjectsMax = 1000
+
+func (s *Server) deleteObjects(w http.ResponseWriter, q *request) error {
+	ctx := q.r.Context()
+	if _, err := s.bucketForWrite(ctx, q); err != nil {
+		return err
+	}
+	req, err := wire.DecodeDelete(q.body)
+	if err != nil {
+		return err
+	}
+	if len(req.Objects) > deleteObjectsMax {
+		return wire.Errorf(wire.ErrMalformedXML, "at most %d objects per request", deleteObjectsMax)
+	}
+	var res wire.DeleteResult
+	for _, o := range req.Objects {
+		_, err := s.meta.Apply(ctx, &meta.DeleteObject{Bucket: q.bucket, Key: o.Key})
+		if err != nil && !errors.Is(err, meta.ErrObjectNotFound) {
+			e := toWire(err)
+			res.Errors = append(res.Errors, wire.DeleteError{Key: o.Key, Code: e.Code, Message: e.Message})
+			continue
+		}
+		if !req.Quiet {
+			res.Deleted = append(res.Deleted, wire.DeletedEntry{Key: o.Key})
+		}
+	}
+	return wire.WriteXML(w, http.StatusOK, &res)
+}
+
+// copySource resolves and authorises the source of a copy.
+func (s *Server) copySource(ctx context.Context, q *request) (*meta.Version, error) {
+	raw, _, err := wire.CopySourceHeader(q.r.Header)
+	if err != nil {
+		return nil, err
+	}
+	src, err := wire.ParseCopySource(raw)
+	if err != nil {
+		return nil, err
+	}
+	sq := *q
+	sq.bucket, sq.key = src.Bucket, src.Key
+	v, err := s.objectForRead(ctx, &sq)
+	if err != nil {
+		return nil, err
+	}
+	if src.VersionID != "" && src.VersionID != v.VersionID.String() {
+		return nil, wire.NewError(wire.ErrNoSuchVersion, "")
+	}
+	conds, err := wire.ParseCopySourceConditions(q.r.Header)
+	if err != nil {
+		return nil, err
+	}
+	if err := conds.Evaluate(v.ETag, time.Unix(0, v.Created)); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// sourceReader streams plaintext bytes [off, off+n) of v through a pipe.
+func (s *Server) sourceReader(ctx context.Context, v *meta.Version, off, n int64) (io.ReadCloser, error) {
+	dek, err := s.openDataKey(ctx, v.Bucket, v.Key, v.VersionID, v.SSE)
+	if err != nil {
+		return nil, err
+	}
+	pr, pw := io.Pipe()
+	go func() {
+		pw.CloseWithError(s.readObject(ctx, pw, v, dek, off, n))
+	}()
+	return pr, nil
+}
+
+func (s *Server) copyObject(w http.ResponseWriter, q *request) error {
+	ctx, cancel := context.WithCancel(q.r.Context())
+	defer cancel()
+	b, err := s.bucketForWrite(ctx, q)
+	if err != nil {
+		return err
+	}
+	if err := wire.ValidKey(q.key); err != nil {
+		return err
+	}
+	src, err := s.copySource(ctx, q)
+	if err != nil {
+		return err
+	}
+	directive := strings.ToUpper(firstHeader(q.r.Header, "x-cos-metadata-directive", "x-amz-metadata-directive"))
+	replace := directive == "REPLACED" || directive == "REPLACE"
+	if directive != "" && directive != "COPY" && !replace {
+		return wire.Errorf(wire.ErrInvalidArgument, "unknown metadata directive %q", directive)
+	}
+	if src.Bucket == q.bucket && src.Key == q.key && !replace {
+		return wire.Errorf(wire.ErrInvalidRequest, "copying an object onto itself needs the metadata directive Replaced")
+	}
+	in, err := s.parseObjectInput(q.r.Header, b, wire.SSEOpCopy)
+	if err != nil {
+		return err
+	}
+	if !replace {
+		in.contentType, in.headers, in.userMeta = src.ContentType, src.Headers, src.UserMeta
+	}
+	body, err := s.sourceReader(ctx, src, 0, src.Size)
+	if err != nil {
+		return err
+	}
+	defer body.Close()
+	v, err := s.storeObject(ctx, q, body, src.Size, in, nil)
+	if err != nil {
+		return err
+	}
+	if _, err := s.meta.Apply(ctx, &meta.CommitObject{Version: *v, IfNoneMatch: forbidOverwrite(q.r.Header)}); err != nil {
+		return err
+	}
+	h := w.Header()
+	h.Set("x-cos-hash-crc64ecma", strconv.FormatUint(v.CRC64, 10))
+	setSSEEcho(h, q, v.SSE)
+	return wire.WriteXML(w, http.StatusOK, &wire.CopyObjectResult{
+		ETag:         wire.QuoteETag(v.ETag),
+		LastModified: wire.Time(time.Unix(0, v.Created).UTC()),
+		CRC64:        strconv.FormatUint(v.CRC64, 10),
+	})
+}

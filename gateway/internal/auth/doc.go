@@ -33,6 +33,20 @@
 //     anonymous; any other shape of credentials is either verified or rejected,
 //     never treated as anonymous.
 //
+// Using it from the gateway:
+//
+//	q, err := auth.ParseQuery(r.URL.RawQuery) // also for dispatch (?uploads, ?acl)
+//	res, err := v.Verify(r, q)                // *auth.Error → <Error><Code>...
+//	body := res.Body                          // never r.Body
+//	size := res.DecodedLength                 // object size for aws-chunked bodies
+//
+// For aws-chunked bodies the gateway must drop "aws-chunked" from the stored
+// Content-Encoding. POST Object: ReadPostForm reads the fields up to the file
+// part, VerifyPost authenticates them and returns the policy, and CheckPolicy
+// checks it once the file size is known (the caller adds the "bucket" field and
+// substitutes ${filename} in key first). Temporary credentials
+// (x-cos-security-token, X-Amz-Security-Token) are not validated here.
+//
 // Errors: every failure is an *Error carrying the COS/S3 error code, the HTTP
 // status and a message that is safe to send to the client; errors.Is matches the
 // sentinels (ErrSignatureMismatch, ErrExpired, ...) for branching.

@@ -52,3 +52,41 @@ type failingSecrets struct{}
 func (failingSecrets) SecretKey(context.Context, string) (string, error) {
 	return "", errors.New("store unavailable")
 }
+
+// TestLimitRelations checks the relations between the package's named limits
+// and that the defaulted zero Config validates.
+func TestLimitRelations(t *testing.T) {
+	var c Config
+	c.EnsureDefaults()
+	if err := c.Validate(); err != nil {
+		t.Fatalf("defaulted Config does not validate: %v", err)
+	}
+	checks := []struct {
+		name string
+		ok   bool
+	}{
+		{"pooled chunk buffer fits the default chunk limit", pooledChunkBytes <= DefaultChunkBytesMax},
+		{"a chunk header line fits the default line limit", len("ffffffffffffffff;chunk-signature=")+64+2 <= DefaultChunkLineBytesMax},
+		{"trailer section holds at least one line", DefaultChunkLineBytesMax <= DefaultTrailerBytesMax},
+		{"one form field fits the form", FormFieldBytesMax <= FormBytesMax},
+		{"the policy field fits one form field", PolicyBytesMax <= FormFieldBytesMax},
+		{"presign expiry is AWS's 7 days", PresignExpiresMax == 7*24*time.Hour},
+		{"skew is below the shortest presign window", DefaultClockSkewMax < PresignExpiresMax},
+	}
+	for _, c := range checks {
+		if !c.ok {
+			t.Errorf("limit relation violated: %s", c.name)
+		}
+	}
+	if _, err := New(nil, Config{}); err == nil {
+		t.Error("New accepted nil Secrets")
+	}
+	for m := MethodAnonymous; m <= MethodPostForm+1; m++ {
+		if m.String() == "" {
+			t.Errorf("Method %d has no name", m)
+		}
+	}
+	if MethodSigV4Query.String() != "sigv4-query" || Method(99).String() != "unknown" {
+		t.Error("Method names changed")
+	}
+}

@@ -109,6 +109,11 @@ func TestGoldenAWSSDK(t *testing.T) {
 		aws.ToString(enc.ServerSideEncryptionConfiguration.Rules[0].ApplyServerSideEncryptionByDefault.KMSMasterKeyID) == "" {
 		t.Errorf("GetBucketEncryption: %v %+v", err, enc)
 	}
+	serve("location")
+	loc, err := client.GetBucketLocation(ctx, &s3.GetBucketLocationInput{Bucket: b})
+	if err != nil || string(loc.LocationConstraint) != "ap-guangzhou" {
+		t.Errorf("GetBucketLocation: %v %+v", err, loc)
+	}
 	status = http.StatusNotFound
 	_, err = client.GetObjectAcl(ctx, &s3.GetObjectAclInput{Bucket: b, Key: k})
 	var ae smithy.APIError

@@ -104,3 +104,10 @@ func DecodeCreateBucketConfiguration(r io.Reader) (CreateBucketConfiguration, er
 	err = decodeXML(bytes.NewReader(body), XMLBodyMax, &c)
 	return c, err
 }
+
+// LocationConstraint is the GET Bucket location (?location) body: the region as
+// the element's text.
+type LocationConstraint struct {
+	XMLName xml.Name `xml:"LocationConstraint"`
+	Region  string   `xml:",chardata"`
+}

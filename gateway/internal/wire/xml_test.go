@@ -231,6 +231,7 @@ var goldens = map[string]any{
 		Grants: []Grant{{Grantee{Type: GranteeCanonicalUser, ID: "qcs::cam::uin/100000000001:uin/100000000001", DisplayName: "qcs::cam::uin/100000000001:uin/100000000001"}, PermFullControl},
 			{Grantee{Type: GranteeGroup, URI: GroupAllUsers}, PermRead}}},
 	"encryption": BucketEncryption{Mode: SSEKMS, KMSKeyID: "48ba38aa-26c5-11ea-855c-52540085a1b2"}.Configuration(),
+	"location":   LocationConstraint{Region: "ap-guangzhou"},
 }
 
 func TestGolden(t *testing.T) {
@@ -320,6 +321,8 @@ func TestGoldenCOSSDK(t *testing.T) {
 		return len(acl.AccessControlList) == 2 && acl.AccessControlList[0].Permission == "FULL_CONTROL" &&
 			acl.AccessControlList[0].Grantee.Type == "CanonicalUser" && acl.AccessControlList[1].Grantee.URI == GroupAllUsers
 	})
+	var loc cos.BucketGetLocationResult
+	check("location", &loc, func() bool { return loc.Location == "ap-guangzhou" })
 	var enc cos.BucketGetEncryptionResult
 	check("encryption", &enc, func() bool {
 		return enc.Rule != nil && enc.Rule.SSEAlgorithm == "KMS" && enc.Rule.KMSMasterKeyID == "48ba38aa-26c5-11ea-855c-52540085a1b2"

@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -346,4 +347,50 @@ func FuzzChunkedReader(f *testing.F) {
 			t.Fatalf("clean EOF but the reference rejects the body (ok=%v)", ok)
 		}
 	})
+}
+
+// TestChunkedSmallReads decodes the AWS example through a source that returns
+// one byte per Read, a source that returns data with io.EOF, and odd-sized
+// destination buffers; the result must not depend on read sizes.
+func TestChunkedSmallReads(t *testing.T) {
+	body := awsChunkedExample(awsChunkSigs)
+	want := bytes.Repeat([]byte{'a'}, 66560)
+	sources := map[string]func() io.Reader{
+		"one byte":  func() io.Reader { return iotest.OneByteReader(bytes.NewReader(body)) },
+		"data+EOF":  func() io.Reader { return iotest.DataErrReader(bytes.NewReader(body)) },
+		"half read": func() io.Reader { return iotest.HalfReader(bytes.NewReader(body)) },
+	}
+	for name, src := range sources {
+		for _, n := range []int{1, 7, 4096, 100000} {
+			r := awsChunkedRequest(nil)
+			r.Body = io.NopCloser(src())
+			res, err := awsVerifier(t, awsNow).Verify(r, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []byte
+			buf := make([]byte, n)
+			for {
+				k, err := res.Body.Read(buf)
+				got = append(got, buf[:k]...)
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					t.Fatalf("%s/%d: %v", name, n, err)
+				}
+			}
+			if !bytes.Equal(got, want) {
+				t.Fatalf("%s/%d: decoded %d bytes", name, n, len(got))
+			}
+		}
+	}
+	// A source that fails mid-body passes its error through unchanged.
+	r := awsChunkedRequest(nil)
+	r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body[:1000]), iotest.ErrReader(errors.New("connection reset"))))
+	res, _ := awsVerifier(t, awsNow).Verify(r, nil)
+	got, err := io.ReadAll(res.Body)
+	if err == nil || err.Error() != "connection reset" || len(got) != 0 {
+		t.Fatalf("got %d bytes, %v", len(got), err)
+	}
 }

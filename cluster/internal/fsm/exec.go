@@ -70,6 +70,15 @@ func requireBucket(t *txn, name string) (*meta.Bucket, error) {
 	return &b, nil
 }
 
+// bucketExists fails with meta.ErrBucketNotFound unless the bucket exists.
+func bucketExists(t *txn, name string) error {
+	_, found, err := t.get(bucketKey(name))
+	if err == nil && !found {
+		err = fmt.Errorf("%w: %s", meta.ErrBucketNotFound, name)
+	}
+	return err
+}
+
 func execCreateBucket(t *txn, c *meta.CreateBucket) (*meta.Result, error) {
 	_, found, err := t.get(bucketKey(c.Bucket.Name))
 	if err != nil {
@@ -105,7 +114,7 @@ func hasAny(t *txn, p []byte) (bool, error) {
 var errStop = errors.New("fsm: stop iteration")
 
 func execDeleteBucket(t *txn, c *meta.DeleteBucket) (*meta.Result, error) {
-	if _, err := requireBucket(t, c.Name); err != nil {
+	if err := bucketExists(t, c.Name); err != nil {
 		return nil, err
 	}
 	for _, p := range [][]byte{objectPrefix(c.Name), uploadPrefix(c.Name)} {
@@ -210,12 +219,14 @@ func dropVersion(t *txn, v *meta.Version, reason string) error {
 
 func execCommitObject(t *txn, c *meta.CommitObject) (*meta.Result, error) {
 	v := &c.Version
-	if _, err := requireBucket(t, v.Bucket); err != nil {
-		return nil, err
-	}
 	cur, err := t.getVersion(v.Bucket, v.Key)
 	if err != nil {
 		return nil, err
+	}
+	if cur == nil { // a current version implies the bucket exists (it cannot be deleted non-empty)
+		if err := bucketExists(t, v.Bucket); err != nil {
+			return nil, err
+		}
 	}
 	if cur != nil && cur.VersionID == v.VersionID {
 		// The same version committed again (a retry under a new request id after an
@@ -242,7 +253,7 @@ func execCommitObject(t *txn, c *meta.CommitObject) (*meta.Result, error) {
 }
 
 func execDeleteObject(t *txn, c *meta.DeleteObject) (*meta.Result, error) {
-	if _, err := requireBucket(t, c.Bucket); err != nil {
+	if err := bucketExists(t, c.Bucket); err != nil {
 		return nil, err
 	}
 	cur, err := t.getVersion(c.Bucket, c.Key)
@@ -294,7 +305,7 @@ func getUpload(t *txn, bucket, key string, id meta.ID) (*meta.Upload, error) {
 
 func execInitiateUpload(t *txn, c *meta.InitiateUpload) (*meta.Result, error) {
 	u := &c.Upload
-	if _, err := requireBucket(t, u.Bucket); err != nil {
+	if err := bucketExists(t, u.Bucket); err != nil {
 		return nil, err
 	}
 	old, err := getUpload(t, u.Bucket, u.Key, u.UploadID)

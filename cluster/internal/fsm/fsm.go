@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/bloom"
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/hashicorp/raft"
 
@@ -74,6 +75,8 @@ type FSM struct {
 	// owned by the apply goroutine. It only bounds the eviction scan (so the scan does
 	// not wade through old tombstones); results never depend on it.
 	evictFloor uint64
+	// ctr holds the counters; owned by the apply goroutine.
+	ctr counters
 
 	// failure is the sticky cause after a failed Pebble write, or nil.
 	failure atomic.Pointer[error]
@@ -130,6 +133,9 @@ func (f *FSM) open() error {
 		return err
 	}
 	applied, err := readApplied(h.db)
+	if err == nil {
+		f.ctr, err = readCounters(h.db)
+	}
 	if err != nil {
 		h.unref()
 		return err
@@ -204,6 +210,11 @@ func (f *FSM) openGen(gen uint64) (*handle, error) {
 		Cache:              f.cache,
 		MemTableSize:       f.cfg.MemTableBytes,
 		FormatMajorVersion: pebble.FormatNewest,
+	}
+	// Every command looks up its request id, which is almost always absent: bloom
+	// filters answer that without reading data blocks.
+	for i := range opts.Levels {
+		opts.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
 	}
 	db, err := pebble.Open(dir, opts)
 	if err != nil {
@@ -331,6 +342,9 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 	}
 	err := b.Set(kApplied, be64(last), nil)
 	if err == nil {
+		err = f.ctr.write(b)
+	}
+	if err == nil {
 		err = f.evict(b, last)
 	}
 	if err == nil {
@@ -379,7 +393,7 @@ func (f *FSM) applyOne(b *pebble.Batch, l *raft.Log) *meta.Result {
 	if err := cmd.Validate(); err != nil {
 		res = meta.Failure(err)
 	} else {
-		t := newTxn(b, l.Index)
+		t := newTxn(b, l.Index, &f.ctr)
 		res, err = execute(t, cmd)
 		if err != nil {
 			res = meta.Failure(err)

@@ -610,6 +610,23 @@ func TestSkipAppliedAndRestart(t *testing.T) {
 	if _, err := f.GetBucket("c"); err != nil {
 		t.Error(err)
 	}
+	// Counters survive the restart: stats, and garbage numbering continues.
+	x.idx = f.AppliedIndex()
+	x.ok(&meta.CommitObject{Version: version("b", "k", id(2), 30, 1)})
+	x.ok(&meta.CommitObject{Version: version("b", "k", id(3), 40, 1)})
+	f.Close()
+	if f, err = Open(Config{Dir: "/fsm", FS: fs}); err != nil {
+		t.Fatal(err)
+	}
+	x.f = f
+	x.ok(&meta.CommitObject{Version: version("b", "k", id(4), 50, 1)})
+	g, _ := f.GarbageList(0, 0)
+	if len(g) != 3 || g[2].Seq != 3 || g[2].VersionID != id(3) {
+		t.Errorf("garbage after restarts %+v", g)
+	}
+	if st, _ := f.Stats(); st.Objects != 1 || st.Bytes != 50 || st.Buckets != 2 || st.Garbage != 3 {
+		t.Errorf("stats after restarts %+v", st)
+	}
 }
 
 func TestMalformedEntries(t *testing.T) {

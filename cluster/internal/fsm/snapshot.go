@@ -300,6 +300,10 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	}
 	h.retired.Store(true) // until it goes live, closing it removes it
 	applied, err := fill(h.db, rc)
+	var ctr counters
+	if err == nil {
+		ctr, err = readCounters(h.db)
+	}
 	if err != nil {
 		h.unref()
 		return err
@@ -315,6 +319,7 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	f.applied.Store(applied)
 	f.failure.Store(nil)
 	f.evictFloor = 0
+	f.ctr = ctr
 	f.mu.Unlock()
 	old.retired.Store(true)
 	old.unref()

@@ -20,8 +20,17 @@ type txn struct {
 	writes map[string]staged
 	order  []string
 
-	stats      *meta.Stats // loaded lazily, written on commit
-	statsDirty bool
+	// ctr is the FSM's counters; local is this command's copy, copied back on commit.
+	ctr   *counters
+	local counters
+}
+
+// counters are the singleton values nearly every command changes. The apply
+// goroutine keeps them in memory and writes them once per raft batch.
+type counters struct {
+	stats meta.Stats
+	gcSeq uint64 // last garbage sequence number handed out
+	dirty bool   // changed since last written to a batch
 }
 
 type staged struct {
@@ -29,8 +38,8 @@ type staged struct {
 	del bool
 }
 
-func newTxn(b *pebble.Batch, index uint64) *txn {
-	return &txn{b: b, index: index, writes: make(map[string]staged, 8)}
+func newTxn(b *pebble.Batch, index uint64, ctr *counters) *txn {
+	return &txn{b: b, index: index, writes: make(map[string]staged, 8), ctr: ctr, local: *ctr}
 }
 
 // get returns a copy of the value at k, or found=false.
@@ -110,14 +119,8 @@ func (t *txn) putVersion(v *meta.Version) error {
 }
 
 func (t *txn) getStats() (*meta.Stats, error) {
-	if t.stats == nil {
-		t.stats = new(meta.Stats)
-		if _, err := t.getRecord(kStats, t.stats); err != nil {
-			return nil, err
-		}
-	}
-	t.statsDirty = true
-	return t.stats, nil
+	t.local.dirty = true
+	return &t.local.stats, nil
 }
 
 // census adds delta to the count of master-key version v.
@@ -148,13 +151,9 @@ func (t *txn) census(v uint32, delta int64) error {
 
 // enqueueGarbage appends item to the garbage queue with the next sequence number.
 func (t *txn) enqueueGarbage(item meta.GarbageItem) error {
-	b, _, err := t.get(kGCSeq)
-	if err != nil {
-		return err
-	}
-	seq := u64(b) + 1
+	t.local.gcSeq++
+	seq := t.local.gcSeq
 	item.Seq, item.Index = seq, t.index
-	t.put(kGCSeq, be64(seq))
 	st, err := t.getStats()
 	if err != nil {
 		return err
@@ -165,11 +164,6 @@ func (t *txn) enqueueGarbage(item meta.GarbageItem) error {
 
 // commit folds the staged writes into the batch.
 func (t *txn) commit() error {
-	if t.statsDirty {
-		if err := t.putRecord(kStats, t.stats); err != nil {
-			return err
-		}
-	}
 	for _, k := range t.order {
 		w := t.writes[k]
 		var err error
@@ -182,7 +176,44 @@ func (t *txn) commit() error {
 			return err
 		}
 	}
+	*t.ctr = t.local
 	return nil
+}
+
+// write stages the counters into b if they changed.
+func (c *counters) write(b *pebble.Batch) error {
+	if !c.dirty {
+		return nil
+	}
+	st, err := encodeRecord(&c.stats)
+	if err != nil {
+		return err
+	}
+	if err := b.Set(kStats, st, nil); err != nil {
+		return err
+	}
+	if err := b.Set(kGCSeq, be64(c.gcSeq), nil); err != nil {
+		return err
+	}
+	c.dirty = false
+	return nil
+}
+
+// readCounters loads the counters of a database.
+func readCounters(db *pebble.DB) (counters, error) {
+	var c counters
+	if _, err := getRecord(db, kStats, &c.stats); err != nil {
+		return c, err
+	}
+	b, found, err := getRaw(db, kGCSeq)
+	if err != nil {
+		return c, err
+	}
+	if found && len(b) != 8 {
+		return c, fmt.Errorf("%w: garbage sequence of %d bytes", ErrCorrupt, len(b))
+	}
+	c.gcSeq = u64(b)
+	return c, nil
 }
 
 // iterate calls fn for every key in [lower, upper) of the batch (not the staged

@@ -176,7 +176,7 @@ func add(ctx context.Context, n *Node, id, name string, delta int64) (int64, err
 }
 
 func get(ctx context.Context, n *Node, name string, opts ReadOptions) (int64, error) {
-	return nodeRead(ctx, n, testGet, name, opts)
+	return clientRead(ctx, n.Client(), testGet, name, opts)
 }
 
 func TestConfigValidate(t *testing.T) {

@@ -87,16 +87,3 @@ func (n *Node) read(ctx context.Context, name string, opts ReadOptions, local fu
 	}
 	return err
 }
-
-// nodeRead runs op through n.
-func nodeRead[A, R any](ctx context.Context, n *Node, op readOp[A, R], a A, opts ReadOptions) (R, error) {
-	var out R
-	err := n.read(ctx, op.name, opts, func(sm machine) error {
-		r, err := op.run(sm, a)
-		if err == nil {
-			out = r
-		}
-		return err
-	}, a, &out)
-	return out, err
-}

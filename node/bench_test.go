@@ -21,7 +21,6 @@ var benchSizes = []struct {
 	size int64
 }{{"64KiB", 64 << 10}, {"1MiB", 1 << 20}}
 
-
 func openBenchStore(b *testing.B) *node.Store {
 	s, err := node.Open(node.Config{Dir: b.TempDir(), FreeBytesMin: -1})
 	if err != nil {

@@ -572,3 +572,27 @@ func TestConfigValidate(t *testing.T) {
 		t.Errorf("defaults do not validate: %v", err)
 	}
 }
+
+func TestClosed(t *testing.T) {
+	s := openTest(t, vfs.NewMem(), nil)
+	id := testID(20, 0, 0)
+	if err := putBytes(s, id, makeShard(t, id, 10)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_, getErr := s.Get(id, 0, -1)
+	_, statErr := s.Stat(id)
+	_, dvErr := s.DeleteVersion(id.Version)
+	_, lvErr := s.ListVersion(id.Version)
+	_, swErr := s.Sweep(context.Background(), &fakeCommitted{})
+	for name, err := range map[string]error{
+		"Put": putBytes(s, id, makeShard(t, id, 10)), "Get": getErr, "Stat": statErr, "Delete": s.Delete(id),
+		"DeleteVersion": dvErr, "ListVersion": lvErr, "Sweep": swErr, "Close": s.Close(),
+	} {
+		if !errors.Is(err, ErrClosed) {
+			t.Errorf("%s after Close: %v, want ErrClosed", name, err)
+		}
+	}
+}

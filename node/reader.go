@@ -16,9 +16,10 @@ import (
 // shard. The gateway asks for frame-aligned ranges (erasure.FrameOffset), but any
 // range works. Errors: ErrNotFound, ErrRange. The reader must be closed.
 func (s *Store) Get(id ShardID, off, n int64) (io.ReadCloser, error) {
-	if s.closed.Load() {
-		return nil, ErrClosed
+	if err := s.enter(); err != nil {
+		return nil, err
 	}
+	defer s.leave()
 	unlock := s.locks.lock(id)
 	rec, found, err := s.record(id)
 	if err == nil && !found {

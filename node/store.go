@@ -33,7 +33,11 @@ type Store struct {
 	locks    idLocks
 	frames   bufPool
 	dirs     sync.Map // fan-out directories known to exist: string → struct{}
-	closed   atomic.Bool
+
+	// closeMu is held shared by every operation and exclusively by Close, so Close
+	// waits for operations in progress; closed is guarded by it.
+	closeMu sync.RWMutex
+	closed  bool
 
 	garbageSeq atomic.Uint64
 
@@ -120,11 +124,15 @@ func (s *Store) closeRoot() {
 	}
 }
 
-// Close closes the index and the shard root. Readers from Get must be closed first.
+// Close waits for operations in progress, then closes the index and the shard root.
+// Stop the sweeper and close readers from Get first. Later calls return ErrClosed.
 func (s *Store) Close() error {
-	if s.closed.Swap(true) {
+	s.closeMu.Lock()
+	defer s.closeMu.Unlock()
+	if s.closed {
 		return ErrClosed
 	}
+	s.closed = true
 	err := s.db.Close()
 	s.closeRoot()
 	if err != nil {
@@ -272,6 +280,19 @@ func (s *Store) removeFile(rel string) {
 	}
 }
 
+// enter starts an operation: Close waits until the matching leave. It fails once
+// the store is closed. Operations never nest enter.
+func (s *Store) enter() error {
+	s.closeMu.RLock()
+	if s.closed {
+		s.closeMu.RUnlock()
+		return ErrClosed
+	}
+	return nil
+}
+
+func (s *Store) leave() { s.closeMu.RUnlock() }
+
 // scan calls fn for every key in [lo, hi). fn must not retain k or v.
 func (s *Store) scan(lo, hi []byte, fn func(k, v []byte) error) error {
 	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
@@ -325,9 +346,10 @@ type ShardInfo struct {
 
 // Stat returns id's size and header, or ErrNotFound.
 func (s *Store) Stat(id ShardID) (ShardInfo, error) {
-	if s.closed.Load() {
-		return ShardInfo{}, ErrClosed
+	if err := s.enter(); err != nil {
+		return ShardInfo{}, err
 	}
+	defer s.leave()
 	rec, found, err := s.record(id)
 	if err != nil {
 		return ShardInfo{}, err
@@ -355,9 +377,10 @@ func (s *Store) Replace(ctx context.Context, id ShardID, size int64, r io.Reader
 }
 
 func (s *Store) put(ctx context.Context, id ShardID, size int64, r io.Reader, replace bool) error {
-	if s.closed.Load() {
-		return ErrClosed
+	if err := s.enter(); err != nil {
+		return err
 	}
+	defer s.leave()
 	if size > s.cfg.ShardMaxBytes {
 		return fmt.Errorf("node: shard %s: %d bytes above %d: %w", id, size, s.cfg.ShardMaxBytes, ErrTooLarge)
 	}
@@ -638,9 +661,10 @@ func (s *Store) setReadOnly(reason string) {
 
 // Delete removes shard id, or returns ErrNotFound.
 func (s *Store) Delete(id ShardID) error {
-	if s.closed.Load() {
-		return ErrClosed
+	if err := s.enter(); err != nil {
+		return err
 	}
+	defer s.leave()
 	n, err := s.deleteIDs([]ShardID{id})
 	if err == nil && n == 0 {
 		err = fmt.Errorf("node: shard %s: %w", id, ErrNotFound)
@@ -651,10 +675,15 @@ func (s *Store) Delete(id ShardID) error {
 // DeleteVersion removes every shard of version (all parts and indexes) and
 // returns how many there were.
 func (s *Store) DeleteVersion(version [16]byte) (int, error) {
-	if s.closed.Load() {
-		return 0, ErrClosed
+	if err := s.enter(); err != nil {
+		return 0, err
 	}
-	ids, err := s.ListVersion(version)
+	defer s.leave()
+	return s.deleteVersion(version)
+}
+
+func (s *Store) deleteVersion(version [16]byte) (int, error) {
+	ids, err := s.listVersion(version)
 	if err != nil {
 		return 0, err
 	}
@@ -741,9 +770,14 @@ func (s *Store) collectGarbage() (int, error) {
 // ListVersion returns the ids of every stored shard of version, sorted by part and
 // index.
 func (s *Store) ListVersion(version [16]byte) ([]ShardID, error) {
-	if s.closed.Load() {
-		return nil, ErrClosed
+	if err := s.enter(); err != nil {
+		return nil, err
 	}
+	defer s.leave()
+	return s.listVersion(version)
+}
+
+func (s *Store) listVersion(version [16]byte) ([]ShardID, error) {
 	lo, hi := versionBounds(kindRecord, version)
 	var ids []ShardID
 	err := s.scan(lo, hi, func(k, _ []byte) error {

@@ -29,9 +29,10 @@ type SweepStats struct {
 // finishes queued unlinks. It stops early when ctx ends.
 func (s *Store) Sweep(ctx context.Context, committed Committed) (SweepStats, error) {
 	var st SweepStats
-	if s.closed.Load() {
-		return st, ErrClosed
+	if err := s.enter(); err != nil {
+		return st, err
 	}
+	defer s.leave()
 	g, err := s.collectGarbage()
 	st.Garbage = g
 	if err != nil {
@@ -86,7 +87,7 @@ func (s *Store) Sweep(ctx context.Context, committed Committed) (SweepStats, err
 		if known {
 			continue
 		}
-		n, err := s.DeleteVersion(v.id)
+		n, err := s.deleteVersion(v.id)
 		if err != nil {
 			st.Errors++
 			s.cfg.Logger.Warn("node: sweep: delete orphan", "version", fmt.Sprintf("%x", v.id[:]), "err", err)

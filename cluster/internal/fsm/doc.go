@@ -22,8 +22,10 @@
 //
 // # Idempotency and replay
 //
-// The applied raft index is written in the same Pebble batch as the commands, and
-// entries with an index at or below it are skipped, so replaying the log tail over an
+// The applied raft index is written in the same Pebble batch as the commands (as are
+// the stats and the garbage sequence number, which the apply goroutine keeps in
+// memory between batches), and entries with an index at or below the stored one are
+// skipped, so replaying the log tail over an
 // already-populated database after a restart (NoSnapshotRestoreOnStart) is safe.
 // The encoded result of every command is stored under its request id; a repeated
 // request id whose original was applied at index i is answered with the stored
@@ -38,7 +40,7 @@
 //
 //	0x00 'F'                               format: "COFFERFSM" ‖ version byte (1)
 //	0x00 'A'                               applied raft index, 8 bytes BE
-//	0x00 'G'                               next garbage sequence number, 8 bytes BE
+//	0x00 'G'                               last garbage sequence number, 8 bytes BE
 //	0x00 'S'                               meta.Stats
 //	0x00 'R'                               meta.KeyRing
 //	0x00 'L'                               meta.ClusterLayout

@@ -579,3 +579,26 @@ func TestRPCCorruption(t *testing.T) {
 		t.Error("healed shard reads back wrong")
 	}
 }
+
+// TestRPCKeepAliveAfterStall reuses a connection after a streamed GET and a pause
+// longer than the stall timeout: deadlines of one request must not leak into the
+// next.
+func TestRPCKeepAliveAfterStall(t *testing.T) {
+	e := startRPC(t, envOpts{scfg: node.ServerConfig{StallTimeout: 200 * time.Millisecond}})
+	g := nodetest.Geometry
+	id := nodetest.ID(9, 0, 0)
+	b := nodetest.Shard(t, id, g, 3*int64(g.BlockSize), 1)
+	ctx := context.Background()
+	if err := e.client.Put(ctx, id, int64(len(b)), bytes.NewReader(b)); err != nil {
+		t.Fatal(err)
+	}
+	readAll(t, e.client, id, 0, -1)
+	time.Sleep(400 * time.Millisecond)
+	if _, err := e.client.Stat(ctx, id); err != nil {
+		t.Errorf("Stat on a reused connection: %v", err)
+	}
+	time.Sleep(400 * time.Millisecond)
+	if _, err := e.client.ListVersion(ctx, id.Version); err != nil {
+		t.Errorf("ListVersion on a reused connection: %v", err)
+	}
+}

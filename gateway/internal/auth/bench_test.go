@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"io"
-	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -135,5 +134,4 @@ func BenchmarkChunkedDecode(b *testing.B) {
 			}
 		})
 	}
-	_ = http.MethodPut
 }

@@ -202,22 +202,22 @@ func TestChunkedModes(t *testing.T) {
 		{"signed wrong seed", payloadStreamSigned, "", len(payload), func(s string) []byte {
 			return refEncodeSigned(key, date, scope, strings.Repeat("0", 64), chunks, "", false)
 		}, "SignatureDoesNotMatch", 0},
-		{"unsigned trailer", payloadStreamUnsignedTrailr, "x-amz-checksum-crc32", len(payload), func(string) []byte {
+		{"unsigned trailer", payloadStreamUnsignedTrailer, "x-amz-checksum-crc32", len(payload), func(string) []byte {
 			return unsigned(good, payload)
 		}, "", len(payload)},
-		{"unsigned trailer corrupt data", payloadStreamUnsignedTrailr, "x-amz-checksum-crc32", len(payload), func(string) []byte {
+		{"unsigned trailer corrupt data", payloadStreamUnsignedTrailer, "x-amz-checksum-crc32", len(payload), func(string) []byte {
 			return unsigned(good, corrupt)
 		}, "BadDigest", len(payload)},
-		{"unsigned trailer wrong name", payloadStreamUnsignedTrailr, "x-amz-checksum-crc32", len(payload), func(string) []byte {
+		{"unsigned trailer wrong name", payloadStreamUnsignedTrailer, "x-amz-checksum-crc32", len(payload), func(string) []byte {
 			return unsigned(crc32Trailer("x-amz-checksum-crc32c", payload), payload)
 		}, "InvalidRequest", len(payload)},
-		{"unsigned trailer bad value", payloadStreamUnsignedTrailr, "x-amz-checksum-crc32", len(payload), func(string) []byte {
+		{"unsigned trailer bad value", payloadStreamUnsignedTrailer, "x-amz-checksum-crc32", len(payload), func(string) []byte {
 			return unsigned("x-amz-checksum-crc32:!!", payload)
 		}, "InvalidRequest", len(payload)},
-		{"unsigned trailer unsupported", payloadStreamUnsignedTrailr, "x-amz-checksum-md5", len(payload), func(string) []byte {
+		{"unsigned trailer unsupported", payloadStreamUnsignedTrailer, "x-amz-checksum-md5", len(payload), func(string) []byte {
 			return unsigned(good, payload)
 		}, "InvalidRequest", -2},
-		{"unsigned trailer truncated", payloadStreamUnsignedTrailr, "x-amz-checksum-crc32", len(payload), func(string) []byte {
+		{"unsigned trailer truncated", payloadStreamUnsignedTrailer, "x-amz-checksum-crc32", len(payload), func(string) []byte {
 			return unsigned(good, payload)[:70000]
 		}, "IncompleteBody", -1},
 	}

@@ -153,9 +153,7 @@ func TestCOSPresignedURL(t *testing.T) {
 				}
 				return
 			}
-			var ae *Error
 			wantCode(t, err, tt.code, nil)
-			_ = ae
 		})
 	}
 }
@@ -200,7 +198,6 @@ func TestVerifyDispatch(t *testing.T) {
 			}
 		})
 	}
-	_ = http.MethodGet
 }
 
 func FuzzParseCOSAuthorization(f *testing.F) {

@@ -29,7 +29,7 @@ func payloadModeOf(s string) (payloadMode, error) {
 		return modeStreamSigned, nil
 	case payloadStreamSignedTrailer:
 		return modeStreamSignedTrailer, nil
-	case payloadStreamUnsignedTrailr:
+	case payloadStreamUnsignedTrailer:
 		return modeStreamUnsignedTrailer, nil
 	case "":
 		return 0, newErr(ErrMalformed, "InvalidRequest", http.StatusBadRequest,

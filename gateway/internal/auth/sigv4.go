@@ -25,9 +25,9 @@ const (
 	emptySHA256   = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 	payloadUnsign = "UNSIGNED-PAYLOAD"
 	// Streaming payload modes (value of x-amz-content-sha256).
-	payloadStreamSigned         = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"
-	payloadStreamSignedTrailer  = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER"
-	payloadStreamUnsignedTrailr = "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
+	payloadStreamSigned          = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"
+	payloadStreamSignedTrailer   = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER"
+	payloadStreamUnsignedTrailer = "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
 )
 
 // v4Auth is a parsed SigV4 credential, from the header or the query.

@@ -47,7 +47,7 @@
 // substitutes ${filename} in key first). Temporary credentials
 // (x-cos-security-token, X-Amz-Security-Token) are not validated here.
 //
-// Errors: every failure is an *Error carrying the COS/S3 error code, the HTTP
+// Errors: every verification failure is an *Error carrying the COS/S3 error code, the HTTP
 // status and a message that is safe to send to the client; errors.Is matches the
 // sentinels (ErrSignatureMismatch, ErrExpired, ...) for branching.
 //

@@ -5,9 +5,11 @@ import (
 	"net/http"
 )
 
-// Sentinels callers can branch on with errors.Is. Every error returned by this
-// package is an *Error that wraps exactly one of them (or, for failures of the
-// Secrets lookup or the underlying body, the cause it reports).
+// Sentinels callers can branch on with errors.Is. Every error returned by
+// Verify, VerifyPost, CheckPolicy, ReadPostForm and ParsePolicy, and every
+// verification failure of a body reader, is an *Error wrapping one of them
+// (ErrInternal is joined with the Secrets lookup's own error). A body reader
+// passes errors of the underlying r.Body through unchanged.
 var (
 	// ErrUnknownAccessKey is returned by Secrets when the access key does not
 	// exist; Verify turns it into InvalidAccessKeyId.

@@ -303,22 +303,25 @@ func (f *FSM) Apply(l *raft.Log) any {
 
 // ApplyBatch implements raft.BatchingFSM: all entries are applied in one Pebble batch
 // committed with Sync, together with the new applied index.
+//
+// A command that fails on its own terms yields a failure Result and is stored like a
+// success. A local fault — a read or write error of our own database, a stored value
+// that does not decode — is different: applying around it could make this voter
+// diverge from the others, so the whole batch is discarded (none of it is persisted,
+// the applied index stays) and the FSM turns failed: Err reports the cause and every
+// later entry gets a CodeInternal result without being applied. The node should stop;
+// after a restart raft replays the discarded entries. (A WAL write failure is fatal
+// inside Pebble itself, through Logger.Fatalf.)
 func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 	out := make([]any, len(logs))
 	f.mu.RLock()
 	h := f.h
 	f.mu.RUnlock()
-	if h == nil || f.Err() != nil {
-		cause := ErrClosed
-		if err := f.Err(); err != nil {
-			cause = err
-		}
-		for i, l := range logs {
-			if l.Type == raft.LogCommand {
-				out[i] = &meta.Result{Code: meta.CodeInternal, Msg: fmt.Sprintf("%v: %v", ErrFailed, cause), Index: l.Index}
-			}
-		}
-		return out
+	if h == nil {
+		return f.refuse(logs, 0, out, ErrClosed)
+	}
+	if err := f.Err(); err != nil {
+		return f.refuse(logs, 0, out, err)
 	}
 	b := h.db.NewIndexedBatch()
 	defer b.Close()
@@ -335,7 +338,11 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 		if l.Type != raft.LogCommand {
 			continue
 		}
-		out[i] = f.applyOne(b, l)
+		r, fault := f.applyOne(b, l)
+		if fault != nil {
+			return f.fail(logs, applied, out, fmt.Errorf("%w: raft index %d: %w", ErrFailed, l.Index, fault))
+		}
+		out[i] = r
 	}
 	if last == applied {
 		return out
@@ -351,16 +358,27 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 		err = b.Commit(pebble.Sync)
 	}
 	if err != nil {
-		err = fmt.Errorf("%w: commit raft batch ending at %d: %v", ErrFailed, last, err)
-		f.failure.Store(&err)
-		for i, l := range logs {
-			if l.Type == raft.LogCommand && l.Index > applied {
-				out[i] = &meta.Result{Code: meta.CodeInternal, Msg: err.Error(), Index: l.Index}
-			}
-		}
-		return out
+		return f.fail(logs, applied, out, fmt.Errorf("%w: commit raft batch ending at %d: %w", ErrFailed, last, err))
 	}
 	f.applied.Store(last)
+	return out
+}
+
+// fail makes the FSM failed with cause and refuses the batch.
+func (f *FSM) fail(logs []*raft.Log, applied uint64, out []any, cause error) []any {
+	f.failure.Store(&cause)
+	return f.refuse(logs, applied, out, cause)
+}
+
+// refuse answers every command entry above applied with a CodeInternal result.
+func (f *FSM) refuse(logs []*raft.Log, applied uint64, out []any, cause error) []any {
+	for i, l := range logs {
+		if l.Type == raft.LogCommand && l.Index > applied {
+			out[i] = &meta.Result{Code: meta.CodeInternal, Msg: fmt.Sprintf("%v: %v", ErrFailed, cause), Index: l.Index}
+		} else {
+			out[i] = nil
+		}
+	}
 	return out
 }
 
@@ -369,25 +387,31 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 func (f *FSM) stale(b *pebble.Batch, l *raft.Log) *meta.Result {
 	id, err := meta.PeekRequestID(l.Data)
 	if err == nil {
-		if r, _, ok := lookupRequest(b, id); ok {
+		if r, _, ok, err := lookupRequest(b, id); ok && err == nil {
 			return r
 		}
 	}
 	return &meta.Result{Code: meta.CodeStale, Msg: meta.ErrStale.Error(), Index: l.Index}
 }
 
-func (f *FSM) applyOne(b *pebble.Batch, l *raft.Log) *meta.Result {
+// applyOne applies one command entry. fault is a local fault (see ApplyBatch), after
+// which the batch must be discarded; otherwise the Result is the command's outcome.
+func (f *FSM) applyOne(b *pebble.Batch, l *raft.Log) (_ *meta.Result, fault error) {
 	id, cmd, err := meta.DecodeCommand(l.Data)
 	if err != nil {
 		r := meta.Failure(err)
 		r.Index = l.Index
-		return r
+		return r, nil
 	}
 	if id.IsZero() {
-		return &meta.Result{Code: meta.CodeInvalidArgument, Msg: "meta: zero request id", Index: l.Index}
+		return &meta.Result{Code: meta.CodeInvalidArgument, Msg: "meta: zero request id", Index: l.Index}, nil
 	}
-	if r, at, ok := lookupRequest(b, id); ok && at+f.cfg.RequestWindow >= l.Index {
-		return r
+	r, at, found, err := lookupRequest(b, id)
+	if err != nil {
+		return nil, err
+	}
+	if found && at+f.cfg.RequestWindow >= l.Index {
+		return r, nil
 	}
 	var res *meta.Result
 	if err := cmd.Validate(); err != nil {
@@ -395,35 +419,41 @@ func (f *FSM) applyOne(b *pebble.Batch, l *raft.Log) *meta.Result {
 	} else {
 		t := newTxn(b, l.Index, &f.ctr)
 		res, err = execute(t, cmd)
+		if err == nil {
+			err = t.commit()
+		}
 		if err != nil {
+			if meta.CodeOf(err) == meta.CodeInternal {
+				return nil, err
+			}
 			res = meta.Failure(err)
-		} else if err = t.commit(); err != nil {
-			res = meta.Failure(fmt.Errorf("%w: %v", meta.ErrInternal, err))
 		}
 	}
 	res.Index = l.Index
 	if err := storeRequest(b, id, l.Index, res); err != nil {
-		return &meta.Result{Code: meta.CodeInternal, Msg: err.Error(), Index: l.Index}
+		return nil, err
 	}
-	return res
+	return res, nil
 }
 
 // lookupRequest returns the stored result of request id and the index it was applied
-// at.
-func lookupRequest(b *pebble.Batch, id meta.ID) (*meta.Result, uint64, bool) {
+// at; err reports a read fault or a damaged entry.
+func lookupRequest(b *pebble.Batch, id meta.ID) (r *meta.Result, at uint64, found bool, err error) {
 	v, closer, err := b.Get(requestKey(id))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, 0, false, nil
+	}
 	if err != nil {
-		return nil, 0, false
+		return nil, 0, false, fmt.Errorf("read request id: %w", err)
 	}
 	defer closer.Close()
 	if len(v) < 8 {
-		return nil, 0, false
+		return nil, 0, false, fmt.Errorf("%w: request entry of %d bytes", ErrCorrupt, len(v))
 	}
-	r, err := meta.DecodeResult(v[8:])
-	if err != nil {
-		return nil, 0, false
+	if r, err = meta.DecodeResult(v[8:]); err != nil {
+		return nil, 0, false, fmt.Errorf("%w: request entry: %v", ErrCorrupt, err)
 	}
-	return r, u64(v[:8]), true
+	return r, u64(v[:8]), true, nil
 }
 
 func storeRequest(b *pebble.Batch, id meta.ID, index uint64, r *meta.Result) error {
@@ -473,7 +503,11 @@ func (f *FSM) evict(b *pebble.Batch, last uint64) error {
 		}
 		var id meta.ID
 		copy(id[:], k[9:])
-		if _, at, ok := lookupRequest(b, id); ok && at == u64(k[1:9]) {
+		_, at, ok, err := lookupRequest(b, id)
+		if err != nil {
+			return err
+		}
+		if ok && at == u64(k[1:9]) {
 			if err := b.Delete(requestKey(id), nil); err != nil {
 				return err
 			}

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/coffer-io/coffer/erasure"
 	"github.com/coffer-io/coffer/erasure/erasuretest"
@@ -444,5 +445,59 @@ func TestDecodeWriteError(t *testing.T) {
 	_, err := c.Decode(&failAfter{n: 2, err: boom}, erasure.Source{VersionID: id, Size: 500, Shards: src}, 0, 500)
 	if !errors.Is(err, boom) || erasure.IsCorrupt(err) {
 		t.Fatalf("err=%v", err)
+	}
+}
+
+// signalReaderAt closes seen when a read at offset at starts.
+type signalReaderAt struct {
+	io.ReaderAt
+	at   int64
+	once sync.Once
+	seen chan struct{}
+}
+
+func (s *signalReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	if off == s.at {
+		s.once.Do(func() { close(s.seen) })
+	}
+	return s.ReaderAt.ReadAt(p, off)
+}
+
+// waitingWriter blocks its first Write until seen is closed.
+type waitingWriter struct {
+	seen   chan struct{}
+	waited bool
+	timely bool
+	buf    bytes.Buffer
+}
+
+func (w *waitingWriter) Write(p []byte) (int, error) {
+	if !w.waited {
+		w.waited = true
+		select {
+		case <-w.seen:
+			w.timely = true
+		case <-time.After(10 * time.Second):
+		}
+	}
+	return w.buf.Write(p)
+}
+
+// TestDecodeReadsAhead checks that the next stripe is requested while the current one
+// is being written: the first Write waits for the read of stripe 1 to start.
+func TestDecodeReadsAhead(t *testing.T) {
+	g := erasure.Geometry{DataShards: 2, ParityShards: 1, BlockSize: 64}
+	c := codec(t, g)
+	id := erasuretest.VersionID(4)
+	data := erasuretest.Data(2*int(g.StripeSize()), 4)
+	src := erasuretest.Sources(erasuretest.Encode(t, g, id, data))
+	seen := make(chan struct{})
+	src[0] = &signalReaderAt{ReaderAt: src[0], at: erasure.FrameOffset(g, 1), seen: seen}
+	w := &waitingWriter{seen: seen}
+	if _, err := c.Decode(w, erasure.Source{VersionID: id, Size: int64(len(data)), Shards: src}, 0, int64(len(data))); err != nil {
+		t.Fatal(err)
+	}
+	if !w.timely || !bytes.Equal(w.buf.Bytes(), data) {
+		t.Fatalf("stripe 1 read before the first write returned: %v; bytes equal: %v", w.timely, bytes.Equal(w.buf.Bytes(), data))
 	}
 }

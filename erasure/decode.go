@@ -72,9 +72,8 @@ func (c *Codec) Decode(w io.Writer, src Source, off, n int64) (Report, error) {
 	if n == 0 {
 		return rep, nil
 	}
-	d := decoder{c: c, src: src, rep: &rep, st: c.getStripe(), state: make([]uint8, g.TotalShards())}
-	defer c.putStripe(d.st) // runs after stop: no reader touches the stripe any more
-	defer d.stop()
+	d := newDecoder(c, src, &rep)
+	defer d.close()
 	for s := off / g.StripeSize(); s*g.StripeSize() < off+n; s++ {
 		if err := d.stripe(w, s, off, off+n); err != nil {
 			return rep, err
@@ -83,19 +82,24 @@ func (c *Codec) Decode(w io.Writer, src Source, off, n int64) (Report, error) {
 	return rep, nil
 }
 
+// decoder is the state of one Decode or Rebuild call.
 type decoder struct {
 	c     *Codec
 	src   Source
 	rep   *Report
-	st    *stripe
-	state []uint8 // per shard, for the current stripe
-	dead  []bool  // per shard: not to be read again in this decode; allocated on first need
+	st    *stripe // buffer of the stripe being loaded
+	spare *stripe // the other buffer when Decode reads ahead, else nil
+	state []uint8 // per shard, for the stripe being loaded
+	dead  []bool  // per shard: not to be read again in this call; allocated on first need
+	ahead int64   // stripe whose first read round is in flight in st, or -1
 
 	// Concurrent reads: up to ReadersMax reader goroutines, started on first need and
-	// stopped and joined by stop when the call returns. fetch sets cur, queues shard
-	// indexes on reqs and waits for one done per index; a reader stores its result in
-	// st.errs[i]. The channel operations order every access to cur and st.errs.
+	// stopped and joined by close. One round of reads is in flight at a time: issue
+	// sets cur and round and queues shard indexes on reqs; each reader stores its
+	// result in cur.st.errs[i] and signals done; collect waits for the whole round.
+	// The channel operations order every access to cur and errs.
 	cur     frameReq
+	round   []int
 	reqs    chan int
 	done    chan struct{}
 	running int
@@ -106,50 +110,41 @@ type decoder struct {
 const ReadersMax = 16
 
 type frameReq struct {
+	st       *stripe
 	s        int64
 	blockLen int
 }
 
-// queue hands shard i's read of d.cur to a reader goroutine, starting one if fewer
-// than ReadersMax (and fewer than queued reads) run.
-func (d *decoder) queue(i, queued int) {
-	if d.reqs == nil {
-		d.reqs = make(chan int, len(d.state))
-		d.done = make(chan struct{}, len(d.state))
-	}
-	if d.running < min(queued, ReadersMax) {
-		d.running++
-		d.readers.Go(func() {
-			for i := range d.reqs {
-				d.st.errs[i] = d.read(i, d.cur.s, d.cur.blockLen)
-				d.done <- struct{}{}
-			}
-		})
-	}
-	d.reqs <- i
+func newDecoder(c *Codec, src Source, rep *Report) *decoder {
+	n := c.g.TotalShards()
+	return &decoder{c: c, src: src, rep: rep, st: c.getStripe(), state: make([]uint8, n), ahead: -1, round: make([]int, 0, n)}
 }
 
-// stop ends the reader goroutines and waits for them.
-func (d *decoder) stop() {
+// close stops and joins the reader goroutines, then returns the buffers to the pool.
+func (d *decoder) close() {
 	if d.reqs != nil {
 		close(d.reqs)
 	}
 	d.readers.Wait()
+	d.c.putStripe(d.st)
+	if d.spare != nil {
+		d.c.putStripe(d.spare)
+	}
 }
 
-// stripe decodes stripe s and writes its part of [lo, hi) to w.
+// stripe decodes stripe s and writes its part of [lo, hi) to w. Before writing, it
+// starts reading the next stripe of the range into the other buffer, so the reads
+// overlap the write.
 func (d *decoder) stripe(w io.Writer, s, lo, hi int64) error {
-	g, st := d.c.g, d.st
-	blockLen := blockLen(g, d.src.Size, s)
-	base := s * g.StripeSize()
-	first, last := max(lo, base), min(hi, base+int64(g.DataShards*blockLen))
-	jlo, jhi := int((first-base)/int64(blockLen)), int((last-1-base)/int64(blockLen))
-	for i := range st.want {
-		st.want[i] = i >= jlo && i <= jhi
-	}
+	first, last, jlo, jhi, blockLen := d.span(s, lo, hi)
 	if err := d.load(s, blockLen); err != nil {
 		return err
 	}
+	st := d.st
+	if next := s + 1; next*d.c.g.StripeSize() < hi {
+		d.readAhead(next, lo, hi)
+	}
+	base := s * d.c.g.StripeSize()
 	for j := jlo; j <= jhi; j++ {
 		start := base + int64(j*blockLen)
 		a, b := max(first, start)-start, min(last, start+int64(blockLen))-start
@@ -160,27 +155,73 @@ func (d *decoder) stripe(w io.Writer, s, lo, hi int64) error {
 	return nil
 }
 
-// load makes st.shards[i] hold block s (blockLen bytes) of every shard i with
-// st.want[i], read and verified or reconstructed in place in its slab. Wanted shards
-// are read first; if any of them is unusable, more shards (data first) are read until
-// k verify, and the wanted ones are rebuilt from those.
-func (d *decoder) load(s int64, blockLen int) error {
-	g, st := d.c.g, d.st
-	k, total := g.DataShards, g.TotalShards()
-	for i := range total {
+// span returns the object bytes [first, last) of [lo, hi) in stripe s, the data
+// shards jlo..jhi holding them, and the stripe's block length; it sets st.want to
+// those shards.
+func (d *decoder) span(s, lo, hi int64) (first, last int64, jlo, jhi, n int) {
+	g := d.c.g
+	n = blockLen(g, d.src.Size, s)
+	base := s * g.StripeSize()
+	first, last = max(lo, base), min(hi, base+int64(g.DataShards*n))
+	jlo, jhi = int((first-base)/int64(n)), int((last-1-base)/int64(n))
+	for i := range d.st.want {
+		d.st.want[i] = i >= jlo && i <= jhi
+	}
+	return first, last, jlo, jhi, n
+}
+
+// readAhead switches to the other buffer and issues the first read round of stripe s
+// (its wanted data shards) without waiting for it; load(s) collects it.
+func (d *decoder) readAhead(s, lo, hi int64) {
+	if d.spare == nil {
+		d.spare = d.c.getStripe()
+	}
+	d.st, d.spare = d.spare, d.st
+	_, _, _, _, blockLen := d.span(s, lo, hi)
+	d.begin()
+	if need := d.wanted(); len(need) > 0 {
+		d.issue(need, s, blockLen)
+		d.ahead = s
+	}
+}
+
+// begin resets the shard states for a new stripe.
+func (d *decoder) begin() {
+	for i := range d.state {
 		d.state[i] = unread
 		if d.src.Shards[i] == nil || (d.dead != nil && d.dead[i]) {
 			d.state[i] = bad
 		}
 	}
-	var faults []error
-	need := st.need[:0]
-	for i := range total {
-		if st.want[i] && d.state[i] == unread {
+}
+
+// wanted returns the wanted shards not read yet.
+func (d *decoder) wanted() []int {
+	need := d.st.need[:0]
+	for i, w := range d.st.want {
+		if w && d.state[i] == unread {
 			need = append(need, i)
 		}
 	}
-	faults = d.fetch(need, s, blockLen, faults)
+	return need
+}
+
+// load makes st.shards[i] hold block s (blockLen bytes) of every shard i with
+// st.want[i], read and verified or reconstructed in place in its slab. Wanted shards
+// are read first (unless readAhead already issued them); if any of them is unusable,
+// more shards (data first) are read until k verify, and the wanted ones are rebuilt
+// from those.
+func (d *decoder) load(s int64, blockLen int) error {
+	g, st := d.c.g, d.st
+	k, total := g.DataShards, g.TotalShards()
+	var faults []error
+	if d.ahead == s {
+		d.ahead = -1
+		faults = d.collect(faults)
+	} else {
+		d.begin()
+		faults = d.fetch(d.wanted(), s, blockLen, faults)
+	}
 	missing := false
 	for i := range total {
 		missing = missing || (st.want[i] && d.state[i] != good)
@@ -195,7 +236,7 @@ func (d *decoder) load(s int64, blockLen int) error {
 	}
 	for {
 		have := 0
-		need = need[:0]
+		need := st.need[:0]
 		for i := range total {
 			if d.state[i] == good {
 				have++
@@ -234,26 +275,59 @@ func (d *decoder) load(s int64, blockLen int) error {
 	return nil
 }
 
-// fetch reads and verifies frame s of the listed shards, concurrently when there are
-// several, sets their state and records faults (appending them to faults).
+// fetch reads and verifies frame s of the listed shards into st, concurrently when
+// there are several, sets their state and records faults (appending them to faults).
 func (d *decoder) fetch(idx []int, s int64, blockLen int, faults []error) []error {
 	switch len(idx) {
 	case 0:
 		return faults
 	case 1:
-		d.st.errs[idx[0]] = d.read(idx[0], s, blockLen)
+		d.cur = frameReq{st: d.st, s: s, blockLen: blockLen}
+		d.round = append(d.round[:0], idx[0])
+		d.st.errs[idx[0]] = d.read(d.cur, idx[0])
+		return d.settle(faults)
 	default:
-		d.cur = frameReq{s: s, blockLen: blockLen}
-		for n, i := range idx {
-			d.queue(i, n+1)
-		}
-		for range idx {
-			<-d.done
-		}
+		d.issue(idx, s, blockLen)
+		return d.collect(faults)
 	}
-	for _, i := range idx {
-		err := d.st.errs[i]
-		d.st.errs[i] = nil
+}
+
+// issue queues one read round without waiting for it.
+func (d *decoder) issue(idx []int, s int64, blockLen int) {
+	if d.reqs == nil {
+		d.reqs = make(chan int, len(d.state))
+		d.done = make(chan struct{}, len(d.state))
+	}
+	d.cur = frameReq{st: d.st, s: s, blockLen: blockLen}
+	d.round = append(d.round[:0], idx...)
+	for n, i := range d.round {
+		if d.running < min(n+1, ReadersMax) {
+			d.running++
+			d.readers.Go(func() {
+				for i := range d.reqs {
+					d.cur.st.errs[i] = d.read(d.cur, i)
+					d.done <- struct{}{}
+				}
+			})
+		}
+		d.reqs <- i
+	}
+}
+
+// collect waits for the round in flight and settles it.
+func (d *decoder) collect(faults []error) []error {
+	for range d.round {
+		<-d.done
+	}
+	return d.settle(faults)
+}
+
+// settle turns the results of the finished round into shard states and faults.
+func (d *decoder) settle(faults []error) []error {
+	st, s := d.cur.st, d.cur.s
+	for _, i := range d.round {
+		err := st.errs[i]
+		st.errs[i] = nil
 		if err == nil {
 			d.state[i] = good
 			continue
@@ -279,17 +353,17 @@ func (d *decoder) fetch(idx []int, s int64, blockLen int, faults []error) []erro
 	return faults
 }
 
-// read reads frame s of shard i into the stripe buffer and verifies it.
-func (d *decoder) read(i int, s int64, blockLen int) error {
-	frame := d.st.frame(i, blockLen)
-	n, err := d.src.Shards[i].ReadAt(frame, FrameOffset(d.c.g, s))
+// read reads frame r.s of shard i into r.st and verifies it.
+func (d *decoder) read(r frameReq, i int) error {
+	frame := r.st.frame(i, r.blockLen)
+	n, err := d.src.Shards[i].ReadAt(frame, FrameOffset(d.c.g, r.s))
 	if n < len(frame) {
 		if err == nil || errors.Is(err, io.EOF) {
-			return corruptf(i, s, "shard truncated: frame has %d of %d bytes", n, len(frame))
+			return corruptf(i, r.s, "shard truncated: frame has %d of %d bytes", n, len(frame))
 		}
 		return err
 	}
 	h := Header{Geometry: d.c.g, ShardIndex: i, VersionID: d.src.VersionID}
-	_, err = h.verifyFrame(&d.st.ids[i], s, frame)
+	_, err = h.verifyFrame(&r.st.ids[i], r.s, frame)
 	return err
 }

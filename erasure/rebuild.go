@@ -43,9 +43,8 @@ func (c *Codec) Rebuild(dst []io.Writer, src Source) (Report, error) {
 	if len(targets) == 0 {
 		return rep, nil
 	}
-	d := decoder{c: c, src: src, rep: &rep, st: c.getStripe(), state: make([]uint8, g.TotalShards())}
-	defer c.putStripe(d.st) // runs after stop: no reader touches the stripe any more
-	defer d.stop()
+	d := newDecoder(c, src, &rep)
+	defer d.close()
 	st := d.st
 	for s := range stripes {
 		blockLen := blockLen(g, src.Size, s)

@@ -50,7 +50,8 @@ const (
 // Decode writes the object bytes [off, off+n) of src to w. It reads only the stripes
 // that cover the range and, while every needed data block reads and verifies, only the
 // data shards that cover it, one frame per shard and stripe (concurrently when a stripe
-// needs several shards). Every block read is verified against src.VersionID, its shard
+// needs several shards), and reads the next stripe ahead into a second buffer while
+// it writes the current one. Every block read is verified against src.VersionID, its shard
 // index and its position (Header.VerifyFrame). A missing shard, a read error or a
 // corrupt block is replaced by reconstruction from other shards; a shard with a read
 // error is not asked again during this call. The faults are listed in the Report even

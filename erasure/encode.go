@@ -91,8 +91,9 @@ func (c *Codec) next(r io.Reader, st *stripe, size *int64) (blockLen int, last b
 // to w[i], and returns the object size. It is pipelined: while one goroutine per
 // shard hashes and writes its block of stripe s, the caller's goroutine reads and
 // encodes stripe s+1 (two pooled stripe buffers). So each writer sees one Write at a
-// time, in order, but different writers are written concurrently, and reading r
-// overlaps the writes. The output is byte-identical to EncodeStripes'.
+// time, in order, but different writers are written concurrently (so the same writer
+// must not appear twice unless it is safe for concurrent use), and reading r overlaps
+// the writes. The output is byte-identical to EncodeStripes'.
 //
 // Encode stops at the first write error and returns it as a *ShardError naming the
 // shard and block, after the writes in flight have finished; callers that must

@@ -69,30 +69,7 @@ func BenchmarkPut(b *testing.B) {
 			b.Run(mode+"/"+sz.name, func(b *testing.B) {
 				id0 := nodetest.ID(1, 0, 0)
 				shard := nodetest.SizedShard(b, id0, nodetest.Geometry, sz.size, 1)
-				var put putter
-				switch mode {
-				case "plain-fsync":
-					dir := b.TempDir()
-					var n int
-					put = func(_ context.Context, _ node.ShardID, _ int64, r io.Reader) error {
-						n++
-						f, err := os.OpenFile(filepath.Join(dir, fmt.Sprint(n)), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
-						if err != nil {
-							return err
-						}
-						if _, err := io.Copy(f, r); err != nil {
-							return err
-						}
-						if err := f.Sync(); err != nil {
-							return err
-						}
-						return f.Close()
-					}
-				case "store":
-					put = openBenchStore(b).Put
-				case "rpc", "rpc-tls":
-					put = serve(b, openBenchStore(b), mode == "rpc-tls").Put
-				}
+				put := benchPutter(b, mode)
 				// Every put is a new shard of another version: same bytes, new id is
 				// not possible (the header names the id), so prepare a few ids ahead.
 				ids, shards := prepare(b, shard, sz.size)
@@ -209,6 +186,62 @@ func BenchmarkSmallPutParallel(b *testing.B) {
 				}
 			})
 			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "puts/s")
+		})
+	}
+}
+
+// benchPutter returns the put function of a BenchmarkPut mode.
+func benchPutter(b *testing.B, mode string) putter {
+	switch mode {
+	case "plain-fsync":
+		dir := b.TempDir()
+		var n atomic.Int64
+		return func(_ context.Context, _ node.ShardID, _ int64, r io.Reader) error {
+			f, err := os.OpenFile(filepath.Join(dir, fmt.Sprint(n.Add(1))), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+			if err != nil {
+				return err
+			}
+			if _, err := io.Copy(f, r); err != nil {
+				return err
+			}
+			if err := f.Sync(); err != nil {
+				return err
+			}
+			return f.Close()
+		}
+	case "store":
+		return openBenchStore(b).Put
+	case "rpc", "rpc-tls":
+		return serve(b, openBenchStore(b), mode == "rpc-tls").Put
+	}
+	b.Fatalf("unknown mode %q", mode)
+	return nil
+}
+
+// BenchmarkPutParallel is BenchmarkPut with 4 concurrent writers, as a gateway
+// writing several objects at once drives a node.
+func BenchmarkPutParallel(b *testing.B) {
+	for _, mode := range []string{"plain-fsync", "store", "rpc", "rpc-tls"} {
+		b.Run(mode+"/1MiB", func(b *testing.B) {
+			put := benchPutter(b, mode)
+			ids, shards := prepare(b, nil, 1<<20)
+			var seq atomic.Uint32
+			b.SetBytes(int64(len(shards[0])))
+			b.SetParallelism(2) // 2 per core on the 2-core machine: 4 writers
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					n := seq.Add(1)
+					k := int(n) % len(ids)
+					id := ids[k]
+					id.Part = n
+					if err := put(context.Background(), id, int64(len(shards[k])), bytes.NewReader(shards[k])); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
 		})
 	}
 }

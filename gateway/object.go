@@ -56,7 +56,7 @@ func (s *Server) parseObjectInput(h http.Header, b *meta.Bucket, op wire.SSEOp) 
 		headers: meta.ContentHeaders{
 			CacheControl:       h.Get("Cache-Control"),
 			ContentDisposition: h.Get("Content-Disposition"),
-			ContentEncoding:    h.Get("Content-Encoding"),
+			ContentEncoding:    contentEncoding(h.Get("Content-Encoding")),
 			ContentLanguage:    h.Get("Content-Language"),
 			Expires:            h.Get("Expires"),
 		},
@@ -102,6 +102,21 @@ func (s *Server) writeMode(req wire.SSERequest, b *meta.Bucket) (meta.SSEMode, e
 		}
 	}
 	return meta.ModeNone, nil
+}
+
+// contentEncoding drops the aws-chunked transfer coding, which describes the request
+// body, not the object.
+func contentEncoding(v string) string {
+	if !strings.Contains(v, "aws-chunked") {
+		return v
+	}
+	var keep []string
+	for _, c := range strings.Split(v, ",") {
+		if c = strings.TrimSpace(c); c != "" && c != "aws-chunked" {
+			keep = append(keep, c)
+		}
+	}
+	return strings.Join(keep, ",")
 }
 
 func firstHeader(h http.Header, names ...string) string {

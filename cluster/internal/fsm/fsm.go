@@ -22,9 +22,10 @@ import (
 // Errors returned by Open, Restore and the read methods (besides the meta sentinels
 // such as meta.ErrBucketNotFound).
 var (
-	// ErrFailed is returned by reads and carried (as meta.CodeInternal) by every apply
-	// result after a Pebble write failed: the state machine stops applying rather than
-	// diverge from the other voters. Err reports the cause.
+	// ErrFailed is carried (as meta.CodeInternal) by every apply result after a local
+	// fault — a read or write error of the FSM's own database or a damaged stored
+	// value — because applying around it could diverge from the other voters. Err
+	// reports the cause; reads keep working. See ApplyBatch.
 	ErrFailed = errors.New("fsm: state machine failed")
 	// ErrNotOurs means the directory holds a database of another format.
 	ErrNotOurs = errors.New("fsm: database format not recognized")
@@ -78,7 +79,7 @@ type FSM struct {
 	// ctr holds the counters; owned by the apply goroutine.
 	ctr counters
 
-	// failure is the sticky cause after a failed Pebble write, or nil.
+	// failure is the sticky cause after a local fault during Apply, or nil.
 	failure atomic.Pointer[error]
 
 	// mu guards the fields below. Reads hold it shared for their whole duration;
@@ -287,7 +288,7 @@ func (f *FSM) Close() error {
 // AppliedIndex returns the last raft index applied and persisted.
 func (f *FSM) AppliedIndex() uint64 { return f.applied.Load() }
 
-// Err returns the sticky failure cause after a failed Pebble write, or nil.
+// Err returns the sticky failure cause after a local fault during Apply, or nil.
 func (f *FSM) Err() error {
 	if p := f.failure.Load(); p != nil {
 		return *p

@@ -411,3 +411,111 @@ func liveShards(t *testing.T, f *FSM) map[meta.ID]meta.ShardsRef {
 	}
 	return out
 }
+
+type naiveUpload struct {
+	key string
+	id  meta.ID
+}
+
+// naiveUploads is the reference for ListUploads.
+func naiveUploads(all []naiveUpload, o meta.ListUploadsOptions) meta.ListUploadsResult {
+	type entry struct {
+		up naiveUpload
+		cp string
+	}
+	var entries []entry
+	seen := map[string]bool{}
+	for _, u := range all {
+		if !strings.HasPrefix(u.key, o.Prefix) {
+			continue
+		}
+		if o.KeyMarker != "" {
+			after := u.key > o.KeyMarker
+			if !o.UploadIDMarker.IsZero() && u.key == o.KeyMarker {
+				after = string(u.id[:]) > string(o.UploadIDMarker[:])
+			}
+			if !after {
+				continue
+			}
+		}
+		if o.Delimiter != "" {
+			if i := strings.Index(u.key[len(o.Prefix):], o.Delimiter); i >= 0 {
+				cp := u.key[:len(o.Prefix)+i+len(o.Delimiter)]
+				if cp > o.KeyMarker && !seen[cp] {
+					seen[cp] = true
+					entries = append(entries, entry{cp: cp})
+				}
+				continue
+			}
+		}
+		entries = append(entries, entry{up: u})
+	}
+	limit := meta.ClampList(o.MaxUploads)
+	var res meta.ListUploadsResult
+	if len(entries) > limit {
+		entries = entries[:limit]
+		res.IsTruncated = true
+		if last := entries[limit-1]; last.cp != "" {
+			res.NextKeyMarker = last.cp
+		} else {
+			res.NextKeyMarker, res.NextUploadIDMarker = last.up.key, last.up.id
+		}
+	}
+	for _, e := range entries {
+		if e.cp != "" {
+			res.CommonPrefixes = append(res.CommonPrefixes, e.cp)
+		} else {
+			res.Uploads = append(res.Uploads, meta.UploadSummary{Key: e.up.key, UploadID: e.up.id})
+		}
+	}
+	return res
+}
+
+func TestListUploadsAgainstReference(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	x := newTester(t)
+	x.ok(bucket("b"))
+	sse := meta.SSE{Mode: meta.ModeSSECOS, SealedDEK: []byte("d"), MasterKeyVersion: 1}
+	var all []naiveUpload
+	for i := range 150 {
+		u := naiveUpload{key: randomKey(r), id: id(byte(r.IntN(4)), byte(i), 0x5A)}
+		x.ok(&meta.InitiateUpload{Upload: meta.Upload{UploadID: u.id, Bucket: "b", Key: u.key, SSE: sse}})
+		all = append(all, u)
+	}
+	slices.SortFunc(all, func(a, b naiveUpload) int {
+		if c := strings.Compare(a.key, b.key); c != 0 {
+			return c
+		}
+		return strings.Compare(string(a.id[:]), string(b.id[:]))
+	})
+	for range 80 {
+		o := meta.ListUploadsOptions{
+			Prefix:     []string{"", "", "a", "a/", "é", "/"}[r.IntN(6)],
+			Delimiter:  []string{"", "/", "é", "a/"}[r.IntN(4)],
+			MaxUploads: []int{0, 1, 2, 5}[r.IntN(4)],
+		}
+		if r.IntN(3) == 0 {
+			o.KeyMarker = all[r.IntN(len(all))].key
+			if r.IntN(2) == 0 {
+				o.UploadIDMarker = all[r.IntN(len(all))].id
+			}
+		}
+		for page := 0; ; page++ {
+			want := naiveUploads(all, o)
+			got, err := x.f.ListUploads("b", o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range got.Uploads {
+				got.Uploads[i] = meta.UploadSummary{Key: got.Uploads[i].Key, UploadID: got.Uploads[i].UploadID}
+			}
+			if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
+				t.Fatalf("opts %#v page %d (-want +got):\n%s", o, page, diff)
+			}
+			if !got.IsTruncated {
+				break
+			}
+			o.KeyMarker, o.UploadIDMarker = got.NextKeyMarker, got.NextUploadIDMarker
+		}
+	}
+}

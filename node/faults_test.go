@@ -17,6 +17,7 @@ import (
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/cockroachdb/pebble/v2/vfs/errorfs"
 	"github.com/coffer-io/coffer/erasure"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // testGeometry matches nodetest.Geometry (64 KiB blocks); internal tests cannot
@@ -594,5 +595,46 @@ func TestClosed(t *testing.T) {
 		if !errors.Is(err, ErrClosed) {
 			t.Errorf("%s after Close: %v, want ErrClosed", name, err)
 		}
+	}
+}
+
+func TestCollector(t *testing.T) {
+	fr := &faultyReads{FS: vfs.NewMem()}
+	s := openTest(t, fr, func(c *Config) {
+		c.FreeBytesMin = 1 << 20
+		c.DiskUsage = func(string) (DiskUsage, error) { return DiskUsage{AvailBytes: 1 << 10, TotalBytes: 1 << 30}, nil }
+	})
+	defer s.Close()
+	id := testID(30, 0, 0)
+	s.cfg.FreeBytesMin = -1
+	if err := putBytes(s, id, makeShard(t, id, 3*int64(testGeometry.BlockSize))); err != nil {
+		t.Fatal(err)
+	}
+	s.cfg.FreeBytesMin = 1 << 20
+	fr.mode.Store(1)
+	getBytes(s, id)
+	reg := prometheus.NewPedanticRegistry()
+	if err := reg.Register(s.Collector()); err != nil {
+		t.Fatal(err)
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, mf := range mfs {
+		m := mf.GetMetric()[0]
+		if c := m.GetCounter(); c != nil {
+			got[mf.GetName()] = c.GetValue()
+		} else {
+			got[mf.GetName()] = m.GetGauge().GetValue()
+		}
+	}
+	want := map[string]float64{
+		"coffer_node_corruptions_total": 1, "coffer_node_read_errors_total": 0, "coffer_node_write_errors_total": 0,
+		"coffer_node_read_only": 1, "coffer_node_available_bytes": 1024, "coffer_node_capacity_bytes": 1 << 30,
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("metrics = %v, want %v", got, want)
 	}
 }

@@ -313,12 +313,12 @@ func benchCluster(b *testing.B, name string) (*clustertest.Cluster, *cluster.Cli
 	return c, cl
 }
 
-// BenchmarkCommitObject_3voters_64writers measures object commits per second through
-// raft batching and the FSM's ApplyBatch, with 64 concurrent writers on the leader.
-func BenchmarkCommitObject_3voters_64writers(b *testing.B) {
+// BenchmarkCommitObject_3voters_256writers measures object commits per second through
+// raft batching and the FSM's ApplyBatch, with 256 concurrent writers on the leader.
+func BenchmarkCommitObject_3voters_256writers(b *testing.B) {
 	_, cl := benchCluster(b, "bench")
 	var seq atomic.Uint64
-	b.SetParallelism(32) // × GOMAXPROCS writers
+	b.SetParallelism(128) // × GOMAXPROCS writers
 	b.ReportAllocs()
 	b.ResetTimer()
 	start := time.Now()

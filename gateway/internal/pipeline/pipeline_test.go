@@ -317,26 +317,6 @@ func TestNoPlaintextReachesShards(t *testing.T) {
 	}
 }
 
-func BenchmarkPut(b *testing.B) {
-	for _, size := range []int{64 << 10, 1 << 20} {
-		g := erasure.DefaultGeometry
-		b.Run(fmt.Sprintf("%s/%dKiB", g, size>>10), func(b *testing.B) {
-			p := newPipeline(b, g, discardShards{})
-			data := make([]byte, size)
-			rand.Read(data)
-			req := PutRequest{Size: int64(size), Nodes: nodes(g.TotalShards())}
-			b.SetBytes(int64(size))
-			b.ReportAllocs()
-			for b.Loop() {
-				req.Body = bytes.NewReader(data)
-				if _, err := p.Put(context.Background(), req); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	}
-}
-
 // discardShards accepts every shard and keeps nothing: it measures the pipeline alone.
 type discardShards struct{}
 

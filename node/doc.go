@@ -33,7 +33,7 @@
 //	'r' id  → shard record (below)
 //	'd' id  → inline shard bytes (only for inline shards)
 //	'p' id  → pending mark: the relative name of the file being written
-//	'g' seq → garbage: the relative name of a file still to unlink (seq: 8-byte big-endian)
+//	'g' seq → garbage: the binary key of a shard whose file is still to unlink (seq: 8-byte big-endian)
 //	'm' "format" → store format: magic "CFNI", version 1
 //
 // Records sort by version id, so all shards of a version are one key range. A shard

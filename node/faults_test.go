@@ -638,3 +638,58 @@ func TestCollector(t *testing.T) {
 		t.Errorf("metrics = %v, want %v", got, want)
 	}
 }
+
+// TestGarbageReusedName: an unlink that failed after a delete stays queued; a later
+// put of the same id reuses the file name, and collecting the queue must not
+// remove the live file.
+func TestGarbageReusedName(t *testing.T) {
+	mem := vfs.NewMem()
+	inj := &injectOn{kind: errorfs.OpRemove, sub: "/shards/", err: errors.New("EIO")}
+	s := openTest(t, errorfs.Wrap(mem, inj), nil)
+	defer s.Close()
+	id := testID(40, 0, 0)
+	b := makeShard(t, id, 3*int64(testGeometry.BlockSize))
+	if err := putBytes(s, id, b); err != nil {
+		t.Fatal(err)
+	}
+	inj.on.Store(true)
+	if err := s.Delete(id); err != nil {
+		t.Fatalf("Delete: %v", err)
+	}
+	inj.on.Store(false)
+	// The file is still there, queued.
+	if _, err := mem.Stat("/shards/" + id.relPath()); err != nil {
+		t.Fatalf("queued file: %v", err)
+	}
+	st, err := s.Sweep(context.Background(), &fakeCommitted{})
+	if err != nil || st.Garbage != 1 {
+		t.Fatalf("Sweep = %+v, %v; want 1 unlink", st, err)
+	}
+	if _, err := mem.Stat("/shards/" + id.relPath()); err == nil {
+		t.Fatal("queued file survived the sweep")
+	}
+
+	// Again, but the id is stored anew before the queue is collected.
+	if err := putBytes(s, id, b); err != nil {
+		t.Fatal(err)
+	}
+	inj.on.Store(true)
+	if err := s.Delete(id); err != nil {
+		t.Fatal(err)
+	}
+	inj.on.Store(false)
+	if err := putBytes(s, id, b); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := s.Sweep(context.Background(), &fakeCommitted{known: map[[16]byte]bool{id.Version: true}}); err != nil || st.Garbage != 0 {
+		t.Fatalf("Sweep = %+v, %v; want the entry dropped without an unlink", st, err)
+	}
+	if got, err := getBytes(s, id); err != nil || !bytes.Equal(got, b) {
+		t.Errorf("live shard lost to a stale garbage entry: %v", err)
+	}
+	lo, hi := kindBounds(kindGarbage)
+	s.scan(lo, hi, func(k, _ []byte) error {
+		t.Errorf("garbage entry left: %x", k)
+		return nil
+	})
+}

@@ -492,13 +492,13 @@ func (s *Store) commitInline(id ShardID, rec record, data []byte, old record, fo
 	var garbage []byte
 	if found && !old.inline {
 		garbage = garbageKey(s.garbageSeq.Add(1))
-		_ = b.Set(garbage, []byte(id.relPath()), nil)
+		_ = b.Set(garbage, id.appendKey(nil), nil)
 	}
 	if err := b.Commit(pebble.Sync); err != nil {
 		return s.writeFailed("commit index", err)
 	}
 	if garbage != nil {
-		s.unlinkGarbage(garbage, id.relPath())
+		s.unlinkGarbage(garbage, id)
 	}
 	return nil
 }
@@ -700,7 +700,7 @@ func (s *Store) deleteIDs(ids []ShardID) (int, error) {
 	defer b.Close()
 	type unlink struct {
 		key []byte
-		rel string
+		id  ShardID
 	}
 	var unlinks []unlink
 	n := 0
@@ -718,8 +718,8 @@ func (s *Store) deleteIDs(ids []ShardID) (int, error) {
 			_ = b.Delete(key(kindData, id), nil)
 		} else {
 			g := garbageKey(s.garbageSeq.Add(1))
-			_ = b.Set(g, []byte(id.relPath()), nil)
-			unlinks = append(unlinks, unlink{g, id.relPath()})
+			_ = b.Set(g, id.appendKey(nil), nil)
+			unlinks = append(unlinks, unlink{g, id})
 		}
 	}
 	if n == 0 {
@@ -729,14 +729,15 @@ func (s *Store) deleteIDs(ids []ShardID) (int, error) {
 		return 0, fmt.Errorf("node: delete: %w", s.writeFailed("commit index", err))
 	}
 	for _, u := range unlinks {
-		s.unlinkGarbage(u.key, u.rel)
+		s.unlinkGarbage(u.key, u.id)
 	}
 	return n, nil
 }
 
-// unlinkGarbage removes a queued file and its queue entry. On failure the entry
-// stays and Open or Sweep retries it.
-func (s *Store) unlinkGarbage(gkey []byte, rel string) {
+// unlinkGarbage removes the queued file of id and its queue entry; call it with id
+// locked. On failure the entry stays and Open or Sweep retries it.
+func (s *Store) unlinkGarbage(gkey []byte, id ShardID) {
+	rel := id.relPath()
 	if err := s.files.Remove(rel); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		s.writeErrors.Add(1)
 		s.cfg.Logger.Warn("node: unlink deleted shard", "file", rel, "err", err)
@@ -747,24 +748,50 @@ func (s *Store) unlinkGarbage(gkey []byte, rel string) {
 	}
 }
 
-// collectGarbage finishes every queued unlink and reports how many it did.
+// collectGarbage finishes every queued unlink and reports how many it did. A
+// queued name that a later put of the same id reused is live again: its entry is
+// dropped and the file kept.
 func (s *Store) collectGarbage() (int, error) {
 	type entry struct {
 		key []byte
-		rel string
+		id  ShardID
+		ok  bool
 	}
 	var es []entry
 	lo, hi := kindBounds(kindGarbage)
 	if err := s.scan(lo, hi, func(k, v []byte) error {
-		es = append(es, entry{append([]byte(nil), k...), string(v)})
+		id, ok := decodeIDKey(v)
+		if !ok {
+			s.corruptions.Add(1)
+			s.cfg.Logger.Warn("node: bad garbage entry dropped", "key", fmt.Sprintf("%x", k))
+		}
+		es = append(es, entry{append([]byte(nil), k...), id, ok})
 		return nil
 	}); err != nil {
 		return 0, err
 	}
+	n := 0
 	for _, e := range es {
-		s.unlinkGarbage(e.key, e.rel)
+		if !e.ok {
+			_ = s.db.Delete(e.key, pebble.NoSync)
+			continue
+		}
+		unlock := s.locks.lock(e.id)
+		rec, found, err := s.record(e.id)
+		switch {
+		case err != nil:
+			// Leave it for the next run.
+		case found && !rec.inline:
+			if err := s.db.Delete(e.key, pebble.NoSync); err != nil {
+				s.cfg.Logger.Warn("node: clear garbage entry", "shard", e.id.String(), "err", err)
+			}
+		default:
+			s.unlinkGarbage(e.key, e.id)
+			n++
+		}
+		unlock()
 	}
-	return len(es), nil
+	return n, nil
 }
 
 // ListVersion returns the ids of every stored shard of version, sorted by part and

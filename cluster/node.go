@@ -81,6 +81,7 @@ type Node struct {
 	hc    *http.Client
 
 	notify chan bool
+	stats  counters
 	// leaderGen counts leadership changes; leaderReady is true once a barrier in the
 	// current leadership (generation readyGen) has applied, so the FSM holds every
 	// entry committed by earlier leaders and linearizable reads may be served.
@@ -523,8 +524,10 @@ func (n *Node) leaderDo(ctx context.Context, local func(context.Context) error, 
 	for attempt := 0; ; attempt++ {
 		var err error
 		if n.raft.State() == raft.Leader {
+			n.stats.local.Add(1)
 			err = local(ctx)
 		} else if addr, _ := n.raft.LeaderWithID(); addr != "" {
+			n.stats.forwarded.Add(1)
 			err = remote(ctx, string(addr))
 		} else {
 			err = errNoLeader
@@ -535,15 +538,18 @@ func (n *Node) leaderDo(ctx context.Context, local func(context.Context) error, 
 		case errors.Is(err, raft.ErrRaftShutdown):
 			return ErrClosed
 		case ctx.Err() != nil:
+			n.stats.unavailable.Add(1)
 			return unavailable(ctx, err)
 		case !retryable(err):
 			return err
 		}
 		last = err
+		n.stats.retries.Add(1)
 		if !n.pause(ctx, attempt) {
 			if n.isClosing() {
 				return ErrClosed
 			}
+			n.stats.unavailable.Add(1)
 			return unavailable(ctx, last)
 		}
 	}

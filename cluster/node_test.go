@@ -18,6 +18,7 @@ import (
 	"github.com/coffer-io/coffer/cluster/internal/transport"
 	"github.com/coffer-io/coffer/internal/pki"
 	"github.com/hashicorp/raft"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // testCluster runs N voters in process on loopback with mutual TLS.
@@ -179,6 +180,37 @@ func get(ctx context.Context, n *Node, name string, opts ReadOptions) (int64, er
 	return clientRead(ctx, n.Client(), testGet, name, opts)
 }
 
+// gather collects n's metrics as name(/label value) → value.
+func gather(t *testing.T, n *Node) map[string]float64 {
+	t.Helper()
+	reg := prometheus.NewPedanticRegistry()
+	if err := reg.Register(n.Collector()); err != nil {
+		t.Fatal(err)
+	}
+	fams, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]float64{}
+	for _, f := range fams {
+		for _, m := range f.GetMetric() {
+			name := f.GetName()
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "path" {
+					name += "/" + l.GetValue()
+				}
+			}
+			if g := m.GetGauge(); g != nil {
+				out[name] = g.GetValue()
+			}
+			if c := m.GetCounter(); c != nil {
+				out[name] = c.GetValue()
+			}
+		}
+	}
+	return out
+}
+
 func TestConfigValidate(t *testing.T) {
 	cfg := Config{Bootstrap: []Peer{{ID: "a b", Addr: "x:1"}, {ID: "a b", Addr: "x:1"}}, ID: "bad/id"}
 	cfg.EnsureDefaults()
@@ -288,6 +320,13 @@ func TestFollowerForwardsWritesAndReads(t *testing.T) {
 	// A malformed command is refused by the leader's RPC and not retried.
 	if _, err := f.applyBytes(ctx, []byte("garbage")); !errors.Is(err, ErrBadRequest) {
 		t.Errorf("forwarded garbage: %v, want ErrBadRequest", err)
+	}
+	// The follower's metrics show forwarded requests and no leadership.
+	if m := gather(t, f); m["coffer_meta_leader"] != 0 || m["coffer_meta_requests_total/forwarded"] < 20 {
+		t.Errorf("follower metrics %v", m)
+	}
+	if _, l := c.leader(); gather(t, l)["coffer_meta_leader"] != 1 {
+		t.Errorf("leader metrics %v", gather(t, l))
 	}
 	// Stale reads are local.
 	deadline := time.Now().Add(5 * time.Second)

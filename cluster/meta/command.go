@@ -546,35 +546,46 @@ const (
 	EnvelopeVersion = 1
 	// envelopeBytes is the envelope header size before the body.
 	envelopeBytes = 21
-	// bodyVersion is the body version of every command type today.
-	bodyVersion = 1
+	// bodyJSON is body version 1: the command as JSON (every type).
+	bodyJSON = 1
+	// bodyBinary is body version 2: the binary form (CommitObject only).
+	bodyBinary = 2
 )
 
 // EncodeCommand encodes c with request id id as one Raft log entry. It fails on an
 // unknown command type or an entry larger than CommandBytesMax; it does not call
-// Validate.
+// Validate. CommitObject, the hot command, uses the binary body version 2; every
+// other type the JSON body version 1.
 func EncodeCommand(id ID, c Command) ([]byte, error) {
 	if c == nil || newCommand(c.Type()) == nil {
 		return nil, fmt.Errorf("%w: unknown command", ErrInvalidArgument)
 	}
-	var buf bytes.Buffer
-	buf.Grow(256)
-	buf.Write(commandMagic[:])
-	buf.WriteByte(EnvelopeVersion)
-	buf.WriteByte(byte(c.Type()))
-	buf.WriteByte(bodyVersion)
-	buf.Write(id[:])
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(c); err != nil {
-		return nil, fmt.Errorf("meta: encode command: %w", err)
+	var out []byte
+	if co, ok := c.(*CommitObject); ok {
+		out = make([]byte, 0, 512)
+		out = appendEnvelope(out, id, c.Type(), bodyBinary)
+		out = appendCommitObject(out, co)
+	} else {
+		var buf bytes.Buffer
+		buf.Grow(256)
+		buf.Write(appendEnvelope(nil, id, c.Type(), bodyJSON))
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(c); err != nil {
+			return nil, fmt.Errorf("meta: encode command: %w", err)
+		}
+		out = buf.Bytes()
+		out = out[:len(out)-1] // Encoder appends '\n'
 	}
-	out := buf.Bytes()
-	out = out[:len(out)-1] // Encoder appends '\n'
 	if len(out) > CommandBytesMax {
 		return nil, fmt.Errorf("%w: command of %d bytes exceeds %d", ErrInvalidArgument, len(out), CommandBytesMax)
 	}
 	return out, nil
+}
+
+func appendEnvelope(dst []byte, id ID, t CommandType, body byte) []byte {
+	dst = append(dst, commandMagic[0], commandMagic[1], EnvelopeVersion, byte(t), body)
+	return append(dst, id[:]...)
 }
 
 // PeekRequestID returns the request id of an encoded command without decoding the
@@ -608,7 +619,14 @@ func DecodeCommand(b []byte) (ID, Command, error) {
 	if c == nil {
 		return id, nil, fmt.Errorf("%w: unknown command type %d", ErrMalformed, b[3])
 	}
-	if b[4] != bodyVersion {
+	switch {
+	case b[4] == bodyBinary && c.Type() == TypeCommitObject:
+		co, err := decodeCommitObject(b[envelopeBytes:])
+		if err != nil {
+			return id, nil, err
+		}
+		return id, co, nil
+	case b[4] != bodyJSON:
 		return id, nil, fmt.Errorf("%w: command type %d body version %d", ErrMalformed, b[3], b[4])
 	}
 	if err := strictJSON(b[envelopeBytes:], c); err != nil {

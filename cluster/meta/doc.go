@@ -34,10 +34,12 @@
 //	0      2     magic 0xC0 0xFE
 //	2      1     envelope format version (EnvelopeVersion = 1)
 //	3      1     command type (CommandType; values never change)
-//	4      1     body version for that command type (1 for every type today)
+//	4      1     body version: 1 = JSON, any type; 2 = binary, CommitObject only
 //	5      16    request id
-//	21     n     body: the command struct as JSON (encoding/json; struct field order and
-//	             sorted map keys make it deterministic). Unknown fields are rejected.
+//	21     n     body. Version 1: the command struct as JSON (encoding/json; struct
+//	             field order and sorted map keys make it deterministic), unknown fields
+//	             rejected. Version 2: the binary CommitObject layout documented in
+//	             binary.go (AppendVersion), no trailing bytes allowed.
 //
 // The whole entry is at most CommandBytesMax bytes. A Result is encoded the same way
 // with magic 0xC0 0xFD, version 1, and the JSON of the Result after byte 3.

@@ -2,11 +2,15 @@ package meta
 
 import (
 	"bytes"
+	"encoding/binary"
+	"encoding/json"
 	"errors"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 func testLayout() Layout {
@@ -274,4 +278,80 @@ func FuzzDecodeCommand(f *testing.F) {
 			t.Fatalf("re-encode changed the command:\n%s", diff)
 		}
 	})
+}
+
+func TestBinaryCommitRejectsDamage(t *testing.T) {
+	v := testVersion()
+	v.ACL.Grants = []Grant{{GranteeType: "Group", Grantee: "all", Permission: "READ"}}
+	good, err := EncodeCommand(ID{3}, &CommitObject{Version: v, IfMatch: "m"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if good[4] != bodyBinary {
+		t.Fatalf("CommitObject body version %d", good[4])
+	}
+	// Every truncation fails cleanly.
+	for n := 0; n < len(good); n++ {
+		if _, _, err := DecodeCommand(good[:n]); !errors.Is(err, ErrMalformed) {
+			t.Fatalf("truncated to %d: %v", n, err)
+		}
+	}
+	bad := [][]byte{
+		append(append([]byte(nil), good...), 0),               // trailing byte
+		append(append([]byte(nil), good[:len(good)-1]...), 2), // expect flag 2
+	}
+	other, _ := EncodeCommand(ID{3}, &DeleteBucket{Name: "b"})
+	other[4] = bodyBinary // binary body for a type without one
+	bad = append(bad, other)
+	for i, b := range bad {
+		if _, _, err := DecodeCommand(b); !errors.Is(err, ErrMalformed) {
+			t.Errorf("case %d: %v", i, err)
+		}
+	}
+}
+
+func TestVersionBinaryMatchesJSON(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	str := func() string { return strings.Repeat(string(rune('a'+r.IntN(26))), r.IntN(4)) }
+	for range 300 {
+		v := Version{Bucket: str(), Key: str(), Size: r.Int64(), ETag: str(), CRC64: r.Uint64(), Created: -r.Int64(),
+			ContentType: str(), Headers: ContentHeaders{Expires: str(), ContentLanguage: str()}, Owner: str(), StorageClass: str()}
+		binary.BigEndian.PutUint64(v.VersionID[:], r.Uint64())
+		for range r.IntN(3) {
+			if v.UserMeta == nil {
+				v.UserMeta = map[string]string{}
+			}
+			v.UserMeta[str()] = str()
+		}
+		layout := func() Layout {
+			l := Layout{K: r.IntN(10), M: r.IntN(4), BlockBytes: r.IntN(1 << 20), Epoch: r.Uint64()}
+			for range r.IntN(4) {
+				l.Nodes = append(l.Nodes, str())
+				l.Missing = append(l.Missing, r.IntN(300)-10)
+			}
+			return l
+		}
+		v.Layout = layout()
+		v.Stream = Stream{Format: uint16(r.IntN(1 << 16)), CipherBytes: r.Int64()}
+		if r.IntN(2) == 0 {
+			v.Stream.NoncePrefix = []byte{1, 2, 3, 4}
+		}
+		v.SSE = SSE{Mode: SSEMode(str()), SealedDEK: []byte(str()), MasterKeyVersion: r.Uint32(), CMKID: str(), Context: str()}
+		for n := range r.IntN(3) {
+			v.Parts = append(v.Parts, PartEntry{Number: n + 1, Size: r.Int64N(1 << 40), ETag: str(), CRC64: r.Uint64(), Layout: layout()})
+		}
+		got, rest, err := DecodeVersion(AppendVersion([]byte("x"), &v)[1:])
+		if err != nil || len(rest) != 0 {
+			t.Fatalf("decode: %v, %d bytes left", err, len(rest))
+		}
+		// The JSON and binary forms carry the same information.
+		js, _ := json.Marshal(&v)
+		var viaJSON Version
+		if err := json.Unmarshal(js, &viaJSON); err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(&viaJSON, got, cmpopts.EquateEmpty()); diff != "" {
+			t.Fatalf("binary round trip differs from JSON round trip:\n%s", diff)
+		}
+	}
 }

@@ -63,10 +63,10 @@
 //	                                       version or upload id(16) ‖ bucket ‖ 0x00 ‖ key
 //
 // Record values are a version byte (1) followed by the JSON of the record. An object
-// value is a summary header that listing decodes without touching the JSON:
+// value starts with a summary header that listing decodes without touching the rest:
 //
-//	1 byte version (1) | uvarint size | varint created | uvarint len, ETag |
-//	uvarint len, owner | uvarint len, storage class | JSON of meta.Version
+//	1 byte version (2) | uvarint size | varint created | uvarint len, ETag |
+//	uvarint len, owner | uvarint len, storage class | meta.AppendVersion bytes
 //
 // Bucket names and object keys never contain NUL (meta validation), so the separators
 // are unambiguous and key order within a bucket is byte order of the object key.

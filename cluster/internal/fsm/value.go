@@ -36,20 +36,19 @@ func decodeRecord(b []byte, v any) error {
 	return nil
 }
 
-// encodeVersion builds an object value: summary header then the JSON record.
+// objectValueVersion is the version byte of an object value.
+const objectValueVersion = 2
+
+// encodeVersion builds an object value: summary header then meta.AppendVersion.
 func encodeVersion(v *meta.Version) ([]byte, error) {
-	js, err := json.Marshal(v)
-	if err != nil {
-		return nil, fmt.Errorf("fsm: encode version: %w", err)
-	}
-	out := make([]byte, 0, 1+3*binary.MaxVarintLen64+len(v.ETag)+len(v.Owner)+len(v.StorageClass)+8+len(js))
-	out = append(out, recordVersion)
+	out := make([]byte, 0, 256+len(v.Parts)*128)
+	out = append(out, objectValueVersion)
 	out = binary.AppendUvarint(out, uint64(v.Size))
 	out = binary.AppendVarint(out, v.Created)
 	out = appendString(out, v.ETag)
 	out = appendString(out, v.Owner)
 	out = appendString(out, v.StorageClass)
-	return append(out, js...), nil
+	return meta.AppendVersion(out, v), nil
 }
 
 func appendString(b []byte, s string) []byte {
@@ -64,12 +63,12 @@ type summary struct {
 	etag    []byte
 	owner   []byte
 	class   []byte
-	rest    []byte // the JSON record
+	rest    []byte // the binary record
 }
 
 func decodeSummary(b []byte) (summary, error) {
 	var s summary
-	if len(b) < 1 || b[0] != recordVersion {
+	if len(b) < 1 || b[0] != objectValueVersion {
 		return s, fmt.Errorf("%w: object value version", ErrCorrupt)
 	}
 	b = b[1:]
@@ -101,9 +100,12 @@ func decodeVersion(b []byte) (*meta.Version, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := new(meta.Version)
-	if err := json.Unmarshal(s.rest, v); err != nil {
-		return nil, fmt.Errorf("%w: version record: %v", ErrCorrupt, err)
+	v, rest, err := meta.DecodeVersion(s.rest)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	if len(rest) != 0 {
+		return nil, fmt.Errorf("%w: %d bytes after version record", ErrCorrupt, len(rest))
 	}
 	return v, nil
 }

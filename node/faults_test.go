@@ -491,6 +491,20 @@ func TestStraysRemovedOnOpen(t *testing.T) {
 	if got, err := getBytes(s, keep); err != nil || !bytes.Equal(got, kb) {
 		t.Errorf("kept shard: %v", err)
 	}
+	// Strays that appear while the store runs go with the next Sweep.
+	f, err := mem.Create("/shards/"+stray.relPath()+tempSuffix, vfs.WriteCategoryUnspecified)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	st, err := s.Sweep(context.Background(), &fakeCommitted{})
+	if err != nil || st.Strays != 1 {
+		t.Errorf("Sweep = %+v, %v; want 1 stray", st, err)
+	}
+	checkClean(t, s, mem)
+	if got, err := getBytes(s, keep); err != nil || !bytes.Equal(got, kb) {
+		t.Errorf("kept shard after Sweep: %v", err)
+	}
 }
 
 type fakeCommitted struct {

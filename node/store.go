@@ -175,9 +175,7 @@ func (s *Store) recover() error {
 	b := s.db.NewBatch()
 	for _, id := range pending {
 		s.removeFile(tempName(id))
-		if _, found, err := s.record(id); err != nil {
-			return err
-		} else if !found {
+		if _, found, err := s.record(id); err == nil && !found {
 			s.removeFile(id.relPath())
 		}
 		_ = b.Delete(key(kindPending, id), nil)
@@ -201,55 +199,77 @@ func (s *Store) recover() error {
 	if _, err := s.collectGarbage(); err != nil {
 		return err
 	}
-	return s.removeStrays()
+	_, err = s.removeStrays(context.Background())
+	return err
 }
 
-// removeStrays walks the shard tree and removes temp files and files without an
-// index record (a crash between rename and commit whose pending mark was not yet
-// durable).
-func (s *Store) removeStrays() error {
+// removeStrays walks the shard tree and removes temp files and files without a
+// file record: leftovers of a crash between rename and commit whose pending mark
+// was not yet durable, or of an undo whose unlink failed. Each file is judged with
+// its id locked, so a put in progress is never mistaken for a stray; Sweep runs it
+// beside live traffic. It returns how many files it removed.
+func (s *Store) removeStrays(ctx context.Context) (int, error) {
 	tops, err := s.files.List(".")
 	if err != nil {
-		return fmt.Errorf("node: list shard root: %w", err)
+		return 0, fmt.Errorf("node: list shard root: %w", err)
 	}
+	removed := 0
 	for _, a := range tops {
 		if !isHexByteName(a) {
 			continue
 		}
 		mids, err := s.files.List(a)
 		if err != nil {
-			return fmt.Errorf("node: list %s: %w", a, err)
+			return removed, fmt.Errorf("node: list %s: %w", a, err)
 		}
 		for _, b := range mids {
 			if !isHexByteName(b) {
 				continue
 			}
+			if err := ctx.Err(); err != nil {
+				return removed, context.Cause(ctx)
+			}
 			dir := a + "/" + b
 			names, err := s.files.List(dir)
 			if err != nil {
-				return fmt.Errorf("node: list %s: %w", dir, err)
+				return removed, fmt.Errorf("node: list %s: %w", dir, err)
 			}
 			for _, n := range names {
-				rel := dir + "/" + n
-				if strings.HasSuffix(n, tempSuffix) {
-					s.removeFile(rel)
-					continue
-				}
-				id, ok := parseFileName(n)
+				temp := strings.HasSuffix(n, tempSuffix)
+				id, ok := parseFileName(strings.TrimSuffix(n, tempSuffix))
 				if !ok || id.relDir() != dir {
 					continue // not ours: leave it for the operator
 				}
-				rec, found, err := s.record(id)
-				if err != nil {
-					return err
-				}
-				if !found || rec.inline {
-					s.removeFile(rel)
+				if s.removeStray(id, dir+"/"+n, temp) {
+					removed++
 				}
 			}
 		}
 	}
-	return nil
+	return removed, nil
+}
+
+// removeStray removes one file if it is a stray and reports whether it did.
+func (s *Store) removeStray(id ShardID, rel string, temp bool) bool {
+	defer s.locks.lock(id)()
+	if !temp {
+		rec, found, err := s.record(id)
+		if err != nil {
+			s.cfg.Logger.Warn("node: stray check", "file", rel, "err", err)
+			return false
+		}
+		if found && !rec.inline {
+			return false
+		}
+	}
+	if err := s.files.Remove(rel); err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			s.writeErrors.Add(1)
+			s.cfg.Logger.Warn("node: remove stray file", "file", rel, "err", err)
+		}
+		return false
+	}
+	return true
 }
 
 func isHexByteName(n string) bool {
@@ -272,7 +292,7 @@ const tempSuffix = ".tmp"
 func tempName(id ShardID) string { return id.relPath() + tempSuffix }
 
 // removeFile unlinks a file, ignoring a missing one; other errors are logged and
-// counted, and the sweeper retries them as strays or garbage.
+// counted, and Sweep or the next Open retries them as strays.
 func (s *Store) removeFile(rel string) {
 	if err := s.files.Remove(rel); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		s.writeErrors.Add(1)

@@ -21,12 +21,14 @@ type SweepStats struct {
 	Orphans  int // versions removed as unknown to metadata
 	Shards   int // shards removed
 	Garbage  int // queued unlinks finished
+	Strays   int // temp files and files without a record removed
 	Errors   int // versions skipped because of errors
 }
 
 // Sweep removes orphans: shards of versions that committed does not know and whose
 // newest shard is older than Config.SweepGrace by the store's clock. It also
-// finishes queued unlinks. It stops early when ctx ends.
+// finishes queued unlinks and removes stray files (temp files and files without a
+// record) left by failed cleanups. It stops early when ctx ends.
 func (s *Store) Sweep(ctx context.Context, committed Committed) (SweepStats, error) {
 	var st SweepStats
 	if err := s.enter(); err != nil {
@@ -36,6 +38,9 @@ func (s *Store) Sweep(ctx context.Context, committed Committed) (SweepStats, err
 	g, err := s.collectGarbage()
 	st.Garbage = g
 	if err != nil {
+		return st, err
+	}
+	if st.Strays, err = s.removeStrays(ctx); err != nil {
 		return st, err
 	}
 	cutoff := s.cfg.Now().Add(-s.cfg.SweepGrace)

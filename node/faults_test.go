@@ -707,3 +707,60 @@ func TestGarbageReusedName(t *testing.T) {
 		return nil
 	})
 }
+
+// TestSweepBesideWrites runs Sweep in a loop while file shards are written and
+// replaced: no put in progress may be taken for a stray.
+func TestSweepBesideWrites(t *testing.T) {
+	s := openTest(t, vfs.NewMem(), nil)
+	defer s.Close()
+	all := &fakeCommitted{known: map[[16]byte]bool{}}
+	var ids []ShardID
+	for w := range 4 {
+		for i := range 5 {
+			id := testID(uint64(50+w), uint32(i), uint16(w))
+			ids = append(ids, id)
+			all.known[id.Version] = true
+		}
+	}
+	stop := make(chan struct{})
+	var sweeps sync.WaitGroup
+	sweeps.Add(1)
+	go func() {
+		defer sweeps.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if _, err := s.Sweep(context.Background(), all); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	var writers sync.WaitGroup
+	for w := range 4 {
+		writers.Add(1)
+		go func() {
+			defer writers.Done()
+			for i := range 5 {
+				id := ids[w*5+i]
+				b := makeShard(t, id, 2*int64(testGeometry.BlockSize)+int64(i))
+				for range 2 {
+					if err := s.Replace(context.Background(), id, int64(len(b)), bytes.NewReader(b)); err != nil {
+						t.Error(err)
+					}
+				}
+			}
+		}()
+	}
+	writers.Wait()
+	close(stop)
+	sweeps.Wait()
+	for _, id := range ids {
+		if _, err := getBytes(s, id); err != nil {
+			t.Errorf("%v: %v", id, err)
+		}
+	}
+}

@@ -85,6 +85,9 @@ func TestBuckets(t *testing.T) {
 	}
 	x.fail(&meta.CommitObject{Version: version("gone", "k", id(2), 1, 1)}, meta.ErrBucketNotFound)
 	x.fail(bucket("Bad_Name"), meta.ErrInvalidArgument)
+	if err := x.f.Check(); err != nil {
+		t.Error(err)
+	}
 }
 
 func TestCommitPreconditions(t *testing.T) {
@@ -329,6 +332,9 @@ func TestMultipart(t *testing.T) {
 	if cen, _ := x.f.Census(); len(cen) != 1 || cen[2] != 1 {
 		t.Errorf("census after abort %v", cen)
 	}
+	if err := x.f.Check(); err != nil {
+		t.Error(err)
+	}
 }
 
 func cp(n int, etag string) meta.CompletePart { return meta.CompletePart{Number: n, ETag: etag} }
@@ -420,6 +426,9 @@ func TestKeyRingAndRewrap(t *testing.T) {
 	}
 	x.ok(&meta.Rewrap{Items: []meta.RewrapItem{{Bucket: "b", Key: "k1", VersionID: id(1), OldSealedDEK: []byte("dek-\x01\x00"), NewSealedDEK: []byte("n"), NewMasterKeyVersion: 2}}})
 	x.ok(&meta.SetKeyRing{ExpectEpoch: 2, Sealed: []byte("ring3"), Active: 2, Retire: []uint32{1}})
+	if err := x.f.Check(); err != nil {
+		t.Error(err)
+	}
 }
 
 func TestCMKs(t *testing.T) {
@@ -505,6 +514,9 @@ func TestLayoutAndGarbage(t *testing.T) {
 	st, _ := x.f.Stats()
 	if st.Garbage != 3 {
 		t.Errorf("stats garbage %d", st.Garbage)
+	}
+	if err := x.f.Check(); err != nil {
+		t.Error(err)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/google/go-cmp/cmp"
 
@@ -27,6 +28,9 @@ func populate(x *tester) {
 	x.ok(&meta.SetKeyRing{Sealed: []byte("ring"), Active: 2})
 	x.ok(&meta.PutCMK{CMK: meta.CMK{ID: "k", Origin: meta.OriginCoffer, State: meta.CMKEnabled}})
 	x.ok(&meta.SetLayout{Layout: meta.ClusterLayout{Nodes: []meta.StorageNode{{ID: "n1", State: meta.NodeActive}}}})
+	if err := x.f.Check(); err != nil {
+		x.t.Fatal(err)
+	}
 }
 
 func TestSnapshotRestoreRoundTrip(t *testing.T) {
@@ -53,6 +57,9 @@ func TestSnapshotRestoreRoundTrip(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, dump(t, dst.f)); diff != "" {
 		t.Fatalf("restored state differs (-source +restored):\n%s", diff)
+	}
+	if err := dst.f.Check(); err != nil {
+		t.Fatal(err)
 	}
 	if dst.f.AppliedIndex() != src.idx-1 {
 		t.Errorf("applied index %d, want %d", dst.f.AppliedIndex(), src.idx-1)
@@ -269,4 +276,35 @@ func sortedCopy(s []string) []string {
 	c := slices.Clone(s)
 	slices.Sort(c)
 	return c
+}
+
+func TestCheckFindsDamage(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		damage func(db *pebble.DB) error
+	}{
+		{"census", func(db *pebble.DB) error { return db.Set(censusKey(1), be64(99), nil) }},
+		{"stats", func(db *pebble.DB) error {
+			b, _ := encodeRecord(&meta.Stats{Objects: 1})
+			return db.Set(kStats, b, nil)
+		}},
+		{"mk index", func(db *pebble.DB) error { return db.Delete(mkKey(1, kindObject, "b", "dir/b", id(1)), nil) }},
+		{"shards index", func(db *pebble.DB) error { return db.Set(shardsKey(id(0xDD)), []byte("o"), nil) }},
+		{"orphan part", func(db *pebble.DB) error {
+			b, _ := encodeRecord(&meta.Part{Number: 1})
+			return db.Set(partKey(id(0xDE), 1), b, nil)
+		}},
+		{"bad object", func(db *pebble.DB) error { return db.Set(objectKey("b", "zz"), []byte{2, 0}, nil) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			x := newTester(t)
+			populate(x)
+			if err := tc.damage(x.f.h.db); err != nil {
+				t.Fatal(err)
+			}
+			if err := x.f.Check(); !errors.Is(err, ErrInconsistent) {
+				t.Errorf("Check = %v, want ErrInconsistent", err)
+			}
+		})
+	}
 }

@@ -1,0 +1,164 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/coffer-io/coffer/cluster"
+	"github.com/coffer-io/coffer/cluster/meta"
+	"github.com/coffer-io/coffer/gateway"
+	"github.com/coffer-io/coffer/node"
+)
+
+// serverReady describes a started server process.
+type serverReady struct {
+	MetaAddr    string // advertised meta address, when the meta role runs
+	StorageAddr string // advertised shard RPC address, when the storage role runs
+	HTTPAddr    string // bound gateway addresses, when the gateway role runs
+	HTTPSAddr   string
+}
+
+// runServer runs the configured roles until ctx ends, then stops them cleanly: the
+// gateway drains its requests first, the storage node and the meta voter (which hands
+// leadership on) last. ready, when set, is called once every role is up (the gateway
+// ready to serve).
+func runServer(ctx context.Context, cfg serverConfig, lookup env, log *slog.Logger, ready func(serverReady)) (err error) {
+	mtls, err := loadNodeTLS(cfg.TLS)
+	if err != nil {
+		return err
+	}
+	serverTLS, clientTLS := mtls.server(), mtls.client()
+	st := &stack{log: log}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
+		defer cancel()
+		if serr := st.stop(sctx); serr != nil && err == nil {
+			err = serr
+		}
+		if err == nil {
+			log.Info("server stopped")
+		}
+	}()
+	var r serverReady
+
+	// Bind every port first, so a conflict fails before anything starts.
+	var httpLn, httpsLn, storageLn net.Listener
+	if g := cfg.Gateway; g != nil {
+		if httpLn, httpsLn, err = listenGateway(g.HTTPAddr, g.HTTPSAddr); err != nil {
+			return err
+		}
+		st.push("gateway ports", func(context.Context) error {
+			for _, ln := range []net.Listener{httpLn, httpsLn} {
+				if ln != nil {
+					ln.Close()
+				}
+			}
+			return nil
+		})
+	}
+	if s := cfg.Storage; s != nil {
+		if storageLn, err = net.Listen("tcp", s.Listen); err != nil {
+			return fmt.Errorf("storage: %w", err)
+		}
+	}
+
+	if m := cfg.Meta; m != nil {
+		n, err := startMeta(ctx, st, cluster.Config{
+			ID: m.ID, DataDir: m.DataDir, BindAddr: m.Listen, Advertise: m.Advertise,
+			Bootstrap: m.Bootstrap, Join: m.Join,
+			ServerTLS: serverTLS, ClientTLS: clientTLS, Logger: log.With("component", "meta"),
+		})
+		if err != nil {
+			if storageLn != nil {
+				storageLn.Close()
+			}
+			return err
+		}
+		r.MetaAddr = n.Addr()
+	}
+
+	var client *cluster.Client
+	if cfg.Storage != nil || cfg.Gateway != nil {
+		if client, err = cluster.NewClient(cluster.ClientConfig{Addrs: cfg.MetaAddrs, TLS: clientTLS}); err != nil {
+			if storageLn != nil {
+				storageLn.Close()
+			}
+			return fmt.Errorf("meta client: %w", err)
+		}
+		st.push("meta client", func(context.Context) error { return client.Close() })
+	}
+
+	if s := cfg.Storage; s != nil {
+		nlog := log.With("component", "storage", "node", s.ID)
+		sp, err := startStorage(st, s.ID, s.Zone, s.Advertise, s.CapacityBytes, storageLn, node.Config{Dir: s.DataDir, FreeBytesMin: s.FreeBytesMin}, serverTLS, nlog)
+		if err != nil {
+			return err
+		}
+		r.StorageAddr = sp.addr
+		if err := registerStorage(ctx, client, []meta.StorageNode{sp.layoutNode()}, nlog); err != nil {
+			return err
+		}
+	}
+
+	if g := cfg.Gateway; g != nil {
+		gp, err := startServerGateway(ctx, st, g, client, clientTLS, lookup, httpLn, httpsLn, log.With("component", "gateway"))
+		if err != nil {
+			return err
+		}
+		r.HTTPAddr, r.HTTPSAddr = gp.HTTPAddr, gp.HTTPSAddr
+	}
+	log.Info("server ready", "meta", r.MetaAddr, "storage", r.StorageAddr, "http", r.HTTPAddr, "https", r.HTTPSAddr)
+	if ready != nil {
+		ready(r)
+	}
+	<-ctx.Done()
+	log.Info("shutting down")
+	return nil
+}
+
+// startServerGateway loads the gateway's secrets, serves it, bootstraps the cluster's
+// key ring and root user, starts the garbage collector and waits until it is ready.
+func startServerGateway(ctx context.Context, st *stack, g *gatewayConfig, client *cluster.Client, clientTLS *tls.Config, lookup env, httpLn, httpsLn net.Listener, log *slog.Logger) (*gatewayPart, error) {
+	rootKey, err := loadRootKey(g.RootKeyFile, lookup)
+	if err != nil {
+		return nil, err
+	}
+	creds, err := loadCredentials(g.CredentialsFile, lookup)
+	if err != nil {
+		return nil, err
+	}
+	var public tls.Certificate
+	if httpsLn != nil {
+		if public, err = tls.LoadX509KeyPair(g.PublicCert, g.PublicKey); err != nil {
+			return nil, fmt.Errorf("public-cert/public-key: %w", err)
+		}
+	}
+	gm := gateway.ClusterMeta(client)
+	gw, err := gateway.New(gateway.Config{
+		Domain: g.Domain, Region: g.Region, RootKey: rootKey, Logger: log,
+		ShardClient: node.ClientConfig{TLS: clientTLS},
+	}, gm)
+	if err != nil {
+		return nil, err
+	}
+	gp := serveGateway(st, gw, httpLn, httpsLn, public, log)
+	if creds.AccessKeyID == "" {
+		log.Warn("no root credentials configured: only existing users can sign requests")
+	}
+	if err := bootstrapGateway(ctx, gateway.Bootstrap{
+		RootKey: rootKey, RootAccessKey: creds.AccessKeyID, RootSecretKey: creds.SecretKey,
+		Now: time.Now, Rand: rand.Reader,
+	}, gm, log); err != nil {
+		return nil, err
+	}
+	startGC(st, gw, log)
+	if err := waitReady(ctx, gw, log); err != nil {
+		return nil, err
+	}
+	return gp, nil
+}

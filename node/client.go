@@ -211,8 +211,9 @@ func (c *Client) put(ctx context.Context, id ShardID, size int64, r io.Reader, r
 	if err != nil {
 		return err
 	}
+	src := &sourceReader{r: r}
 	if size > 0 {
-		req.Body = io.NopCloser(r)
+		req.Body = io.NopCloser(src)
 	} else {
 		req.Body = http.NoBody
 	}
@@ -222,6 +223,10 @@ func (c *Client) put(ctx context.Context, id ShardID, size int64, r io.Reader, r
 	}
 	resp, err := c.do(req)
 	if err != nil {
+		if src.err != nil && req.Context().Err() == nil {
+			// The caller's reader failed (or ended early): not the node's fault.
+			return fmt.Errorf("node: put %s to %s: read shard: %w", id, c.addr, src.err)
+		}
 		return fmt.Errorf("%w (shard %s)", err, id)
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, errorBodyBytesMax))
@@ -272,6 +277,20 @@ func (c *Client) Get(ctx context.Context, id ShardID, off, n int64) (io.ReadClos
 		return nil, fmt.Errorf("node: get %s from %s: %d bytes announced, want %d: %w", id, c.addr, resp.ContentLength, n, ErrProtocol)
 	}
 	return &bodyReader{c: c, ctx: ctx, id: id, body: resp.Body, left: n}, nil
+}
+
+// sourceReader remembers the first error of a put's source other than EOF.
+type sourceReader struct {
+	r   io.Reader
+	err error
+}
+
+func (s *sourceReader) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if err != nil && err != io.EOF && s.err == nil {
+		s.err = err
+	}
+	return n, err
 }
 
 // bodyReader checks that a GET body delivers exactly the announced bytes.

@@ -602,3 +602,37 @@ func TestRPCKeepAliveAfterStall(t *testing.T) {
 		t.Errorf("ListVersion on a reused connection: %v", err)
 	}
 }
+
+// failingReader returns n bytes of b, then err.
+type failingReader struct {
+	b   []byte
+	err error
+}
+
+func (f *failingReader) Read(p []byte) (int, error) {
+	if len(f.b) == 0 {
+		return 0, f.err
+	}
+	n := copy(p, f.b)
+	f.b = f.b[n:]
+	return n, nil
+}
+
+func TestRPCSourceFails(t *testing.T) {
+	e := startRPC(t, envOpts{})
+	g := nodetest.Geometry
+	id := nodetest.ID(12, 0, 0)
+	b := nodetest.Shard(t, id, g, 4*int64(g.BlockSize), 1)
+	boom := errors.New("encoder failed")
+	err := e.client.Put(context.Background(), id, int64(len(b)), &failingReader{b: b[:len(b)/2], err: boom})
+	if !errors.Is(err, boom) || errors.Is(err, node.ErrUnavailable) {
+		t.Errorf("Put with a failing source: %v, want the source's error, not ErrUnavailable", err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !noTemp(e.mem) && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if _, err := e.store.Stat(id); !errors.Is(err, node.ErrNotFound) || !noTemp(e.mem) {
+		t.Errorf("failed put left state: Stat %v", err)
+	}
+}

@@ -23,7 +23,12 @@
 //
 // and acknowledged only after the last step. A crash at any point leaves either no
 // shard or the whole shard: Open removes temp files, files without an index record
-// and pending marks, and finishes queued unlinks.
+// and pending marks, and finishes queued unlinks. The pending mark is written
+// without its own fsync (the commit's WAL sync makes it durable), so Open does not
+// trust it alone: it also walks the shard tree once. Replace first deletes the old
+// record durably, so a crash during healing leaves the shard missing, never the old
+// record paired with new bytes. Deletes commit the removal and a garbage entry in
+// one Sync batch, then unlink; Sweep and Open retry unlinks that failed.
 //
 // # Index layout (one Pebble DB per node, directory "index")
 //
@@ -70,8 +75,15 @@
 //	DELETE /shard/v1/{version hex}                  delete all shards of a version
 //	GET    /shard/v1/health
 //
-// Every request carries the header Coffer-Shard-Protocol: 1. Errors carry a
-// machine-readable code in Coffer-Error that Client maps back to this package's
-// sentinels. A GET that meets a corrupt frame after the response started aborts the
-// connection; Client reports any body shorter than announced as an error.
+// Every request carries the header Coffer-Shard-Protocol: 1 (another value: 400
+// with code "protocol"). A PUT with Coffer-Replace: 1 is a Replace. Errors carry a
+// machine-readable code in Coffer-Error ("not-found", "exists", "read-only",
+// "too-large", "invalid", "corrupt", "range", "busy", "protocol", "internal") that
+// Client maps back to this package's sentinels (corrupt: the erasure corruption
+// marker). Requests beyond ServerConfig.StreamsMax get 503 "busy" with Retry-After.
+// A body that makes no progress for ServerConfig.StallTimeout loses its connection.
+// A GET verifies frame 0 of its range before answering; a corrupt frame met after
+// the response started aborts the connection, and Client reports any body shorter
+// than announced as an error. Connections are HTTP/1.1 keep-alive (no HTTP/2), with
+// mutual TLS when configured.
 package node

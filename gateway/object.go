@@ -89,7 +89,9 @@ func (s *Server) writeMode(req wire.SSERequest, b *meta.Bucket) (meta.SSEMode, e
 	switch req.Mode {
 	case wire.SSECOS:
 		return meta.ModeSSECOS, nil
-	case wire.SSEKMS, wire.SSEC:
+	case wire.SSEKMS:
+		return "", errNoKMS
+	case wire.SSEC:
 		return "", wire.Errorf(wire.ErrNotImplemented, "%s is not available yet", req.Mode)
 	}
 	if b != nil {
@@ -97,8 +99,10 @@ func (s *Server) writeMode(req wire.SSERequest, b *meta.Bucket) (meta.SSEMode, e
 		case "":
 		case meta.ModeSSECOS:
 			return meta.ModeSSECOS, nil
+		case meta.ModeSSEKMS:
+			return "", errNoKMS
 		default:
-			return "", wire.Errorf(wire.ErrNotImplemented, "bucket default encryption %s is not available yet", b.Encryption.Mode)
+			return "", wire.Errorf(wire.ErrInternalError, "unknown bucket default encryption")
 		}
 	}
 	return meta.ModeNone, nil

@@ -35,6 +35,8 @@ var (
 	ErrClosed = errors.New("fsm: closed")
 )
 
+var _ raft.BatchingFSM = (*FSM)(nil)
+
 // evictBatchMax bounds how many expired request ids one raft batch garbage-collects.
 const evictBatchMax = 4096
 

@@ -740,3 +740,41 @@ func TestScanVersions(t *testing.T) {
 		t.Error("deleted version's shards still live")
 	}
 }
+
+func TestOpenRemovesLeftoverGenerations(t *testing.T) {
+	fs := vfs.NewMem()
+	x := newTesterCfg(t, Config{FS: fs})
+	x.ok(bucket("b"))
+	x.f.Close()
+	// A restore that crashed before switching CURRENT leaves its generation behind.
+	if err := fs.MkdirAll("/fsm/db-7", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f, err := Open(Config{Dir: "/fsm", FS: fs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x.f = f
+	if _, err := f.GetBucket("b"); err != nil {
+		t.Error(err)
+	}
+	names, _ := fs.List("/fsm")
+	if slices.Contains(names, "db-7") {
+		t.Errorf("leftover generation kept: %v", names)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); !errors.Is(err, ErrClosed) {
+		t.Errorf("second Close = %v", err)
+	}
+	if _, err := f.GetBucket("b"); !errors.Is(err, ErrClosed) {
+		t.Errorf("read after Close = %v", err)
+	}
+	if r := f.Apply(x.entry(x.nextReq(), bucket("c"))).(*meta.Result); r.Code != meta.CodeInternal {
+		t.Errorf("apply after Close = %+v", r)
+	}
+	if _, err := f.Snapshot(); !errors.Is(err, ErrClosed) {
+		t.Errorf("snapshot after Close = %v", err)
+	}
+}

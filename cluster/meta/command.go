@@ -256,8 +256,9 @@ type Rewrap struct {
 }
 
 // PutCMK creates (ExpectRevision 0; the id must be free) or updates a CMK whose
-// revision equals ExpectRevision. Result.Epoch is the new revision. Fails with
-// ErrConflict.
+// revision equals ExpectRevision. A non-empty alias must not belong to another CMK,
+// so concurrent creators of a default key agree on one. Result.Epoch is the new
+// revision. Fails with ErrConflict or ErrCMKNotFound.
 type PutCMK struct {
 	CMK            CMK    `json:"cmk"`
 	ExpectRevision uint64 `json:"expect"`

@@ -629,6 +629,26 @@ func execPutCMK(t *txn, c *meta.PutCMK) (*meta.Result, error) {
 	case found && cur.Revision != c.ExpectRevision:
 		return nil, fmt.Errorf("%w: cmk revision is %d, not %d", meta.ErrConflict, cur.Revision, c.ExpectRevision)
 	}
+	if c.CMK.Alias != "" {
+		taken := ""
+		err := t.iterate([]byte{pCMK}, []byte{pCMK + 1}, func(_, v []byte) error {
+			var other meta.CMK
+			if err := decodeRecord(v, &other); err != nil {
+				return fmt.Errorf("%w: %v", meta.ErrInternal, err)
+			}
+			if other.Alias == c.CMK.Alias && other.ID != c.CMK.ID {
+				taken = other.ID
+				return errStop
+			}
+			return nil
+		})
+		if err != nil && err != errStop {
+			return nil, err
+		}
+		if taken != "" {
+			return nil, fmt.Errorf("%w: alias %q belongs to cmk %s", meta.ErrConflict, c.CMK.Alias, taken)
+		}
+	}
 	k := c.CMK
 	k.Revision = c.ExpectRevision + 1
 	if err := t.putRecord(cmkKey(k.ID), &k); err != nil {

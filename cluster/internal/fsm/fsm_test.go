@@ -451,6 +451,14 @@ func TestCMKs(t *testing.T) {
 	if all, _ := x.f.ListCMKs(); len(all) != 2 || all[0].ID != "k0" {
 		t.Errorf("ListCMKs %+v", all)
 	}
+	// Aliases are unique.
+	x.fail(&meta.PutCMK{CMK: meta.CMK{ID: "k2", Alias: "a", Origin: meta.OriginCoffer, State: meta.CMKEnabled}}, meta.ErrConflict)
+	if byAlias, err := x.f.GetCMKByAlias("a"); err != nil || byAlias.ID != "k1" {
+		t.Errorf("GetCMKByAlias = %+v, %v", byAlias, err)
+	}
+	if _, err := x.f.GetCMKByAlias("nope"); !errors.Is(err, meta.ErrCMKNotFound) {
+		t.Errorf("GetCMKByAlias(nope) = %v", err)
+	}
 	x.fail(&meta.DeleteCMK{ID: "k1", ExpectRevision: 1}, meta.ErrConflict)
 	x.ok(&meta.DeleteCMK{ID: "k1", ExpectRevision: 2})
 	x.fail(&meta.DeleteCMK{ID: "k1", ExpectRevision: 2}, meta.ErrCMKNotFound)

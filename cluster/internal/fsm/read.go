@@ -215,6 +215,21 @@ func (f *FSM) GetCMK(id string) (*meta.CMK, error) {
 	return &c, nil
 }
 
+// GetCMKByAlias returns the CMK with the given alias (aliases are unique: PutCMK
+// refuses a taken one), or meta.ErrCMKNotFound.
+func (f *FSM) GetCMKByAlias(alias string) (*meta.CMK, error) {
+	all, err := f.ListCMKs()
+	if err != nil {
+		return nil, err
+	}
+	for i := range all {
+		if all[i].Alias == alias && alias != "" {
+			return &all[i], nil
+		}
+	}
+	return nil, fmt.Errorf("%w: alias %q", meta.ErrCMKNotFound, alias)
+}
+
 // ListCMKs returns all CMKs in id order.
 func (f *FSM) ListCMKs() ([]meta.CMK, error) {
 	var out []meta.CMK

@@ -128,7 +128,8 @@ type Result struct {
 	Epoch uint64 `json:"epoch,omitempty"`
 	// Count is the number of items a batch command changed (Rewrap, RemoveGarbage).
 	Count int `json:"count,omitempty"`
-	// Version is the version record a CompleteUpload committed.
+	// Version is the version record a CompleteUpload committed. It is not kept for
+	// repeats of the request id: a repeated request gets the result without it.
 	Version *Version `json:"version,omitempty"`
 	// Index is the Raft log index that applied the command.
 	Index uint64 `json:"index,omitempty"`

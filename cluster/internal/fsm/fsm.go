@@ -459,7 +459,15 @@ func lookupRequest(b *pebble.Batch, id meta.ID) (r *meta.Result, at uint64, foun
 	return r, u64(v[:8]), true, nil
 }
 
+// storeRequest remembers the result of request id. The version record a
+// CompleteUpload returns is left out (it can hold a part table of megabytes); a
+// repeat gets the result without it and reads the object instead.
 func storeRequest(b *pebble.Batch, id meta.ID, index uint64, r *meta.Result) error {
+	if r.Version != nil {
+		stripped := *r
+		stripped.Version = nil
+		r = &stripped
+	}
 	enc, err := meta.EncodeResult(r)
 	if err != nil {
 		return err

@@ -786,3 +786,18 @@ func TestOpenRemovesLeftoverGenerations(t *testing.T) {
 		t.Errorf("snapshot after Close = %v", err)
 	}
 }
+
+func TestCompleteRepeatOmitsVersion(t *testing.T) {
+	x := newTester(t)
+	x.ok(bucket("b"))
+	sse := meta.SSE{Mode: meta.ModeSSECOS, SealedDEK: []byte("d"), MasterKeyVersion: 1}
+	x.ok(&meta.InitiateUpload{Upload: meta.Upload{UploadID: id(1), Bucket: "b", Key: "k", SSE: sse}})
+	x.ok(&meta.PutPart{Bucket: "b", Key: "k", UploadID: id(1), Part: part(1, id(2), 10)})
+	c := &meta.CompleteUpload{Bucket: "b", Key: "k", UploadID: id(1), Parts: []meta.CompletePart{cp(1, "p1")}, VersionID: id(3)}
+	rid := id(0x42)
+	first := x.applyID(rid, c)
+	again := x.applyID(rid, c)
+	if first.Err() != nil || first.Version == nil || again.Version != nil || again.VersionID != first.VersionID || again.Index != first.Index {
+		t.Errorf("first %+v, repeat %+v", first, again)
+	}
+}

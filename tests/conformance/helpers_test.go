@@ -262,3 +262,6 @@ func hdr(kv ...string) *http.Header {
 	}
 	return &h
 }
+
+// asErr is errors.As for the SDK error types.
+func asErr[T error](err error, target *T) bool { return errors.As(err, target) }

@@ -47,6 +47,7 @@ func listObjects(it *pebble.Iterator, base, start []byte, opts meta.ListObjectsO
 	plen := len(opts.Prefix)
 	n := 0
 	var seekBuf []byte
+	var owner, class string
 	for valid := it.SeekGE(start); valid; {
 		key := it.Key()[len(base):]
 		if len(delim) > 0 {
@@ -84,9 +85,16 @@ func listObjects(it *pebble.Iterator, base, start []byte, opts meta.ListObjectsO
 			return err
 		}
 		k := string(key)
+		// Owners and storage classes repeat from key to key: reuse the last string.
+		if string(s.owner) != owner {
+			owner = string(s.owner)
+		}
+		if string(s.class) != class {
+			class = string(s.class)
+		}
 		res.Objects = append(res.Objects, meta.ObjectSummary{
 			Key: k, Size: s.size, ETag: string(s.etag), LastModified: s.created,
-			Owner: string(s.owner), StorageClass: string(s.class),
+			Owner: owner, StorageClass: class,
 		})
 		res.NextMarker = k
 		n++

@@ -189,9 +189,13 @@ func TestObject(t *testing.T) {
 		})
 	}
 
-	lastMod, _ := time.Parse(http.TimeFormat, putResp.Header.Get("Last-Modified"))
-	if lastMod.IsZero() {
-		lastMod = time.Now()
+	head, err := cl.Object.Head(e.ctx, key, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lastMod, err := time.Parse(http.TimeFormat, head.Header.Get("Last-Modified"))
+	if err != nil {
+		t.Fatalf("Last-Modified: %v", err)
 	}
 	before, after := lastMod.Add(-time.Hour).Format(http.TimeFormat), lastMod.Add(time.Hour).Format(http.TimeFormat)
 	tag := etag(data)

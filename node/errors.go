@@ -31,3 +31,7 @@ var (
 // ErrIndexCorrupt is returned when a record in the node's own index fails its
 // checksum or does not parse.
 var ErrIndexCorrupt = errors.New("node: index record corrupt")
+
+// ErrIndexFailed is returned after Pebble reported a fatal error (a failed WAL write
+// or sync). The store is read-only from then on; reopen it to recover.
+var ErrIndexFailed = errors.New("node: index failed")

@@ -238,51 +238,108 @@ func (i *injectOn) MaybeError(op errorfs.Op) error {
 
 func (i *injectOn) String() string { return "injectOn" }
 
+// injectKinds fails operations of any of kinds on paths containing sub while on.
+type injectKinds struct {
+	on    atomic.Bool
+	kinds []errorfs.OpKind
+	sub   string
+	err   error
+}
+
+func (i *injectKinds) MaybeError(op errorfs.Op) error {
+	if i.on.Load() && strings.Contains(op.Path, i.sub) {
+		for _, k := range i.kinds {
+			if op.Kind == k {
+				return i.err
+			}
+		}
+	}
+	return nil
+}
+
+func (i *injectKinds) String() string { return "injectKinds" }
+
+// TestPutFaults fails each step of the write protocol with an I/O error, checks
+// the put fails cleanly, then reopens the store and checks again: no shard or the
+// whole shard, no temp files, no pending marks.
 func TestPutFaults(t *testing.T) {
 	eio := errors.New("injected EIO")
+	syncs := []errorfs.OpKind{errorfs.OpFileSync, errorfs.OpFileSyncData, errorfs.OpFileSyncTo}
 	cases := []struct {
-		name string
-		kind errorfs.OpKind
-		sub  string
+		name  string
+		kinds []errorfs.OpKind
+		sub   string
+		want  error
 	}{
-		{"create temp", errorfs.OpCreate, ".tmp"},
-		{"write", errorfs.OpFileWrite, ".tmp"},
-		{"fsync", errorfs.OpFileSync, ".tmp"},
-		{"rename", errorfs.OpRename, ".tmp"},
-		{"open dir for fsync", errorfs.OpOpenDir, "/shards/"},
-		{"fsync dir", errorfs.OpFileSync, "/shards/"},
+		{"create temp", []errorfs.OpKind{errorfs.OpCreate}, ".tmp", eio},
+		{"write", []errorfs.OpKind{errorfs.OpFileWrite}, ".tmp", eio},
+		{"fsync", []errorfs.OpKind{errorfs.OpFileSync}, ".tmp", eio},
+		{"rename", []errorfs.OpKind{errorfs.OpRename}, ".tmp", eio},
+		{"open dir for fsync", []errorfs.OpKind{errorfs.OpOpenDir}, "/shards/", eio},
+		{"fsync dir", []errorfs.OpKind{errorfs.OpFileSync}, "/shards/", eio},
+		{"index commit", syncs, ".log", ErrIndexFailed},
 	}
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			mem := vfs.NewMem()
-			inj := &injectOn{kind: c.kind, sub: c.sub, err: eio}
-			fs := errorfs.Wrap(mem, inj)
-			s := openTest(t, fs, func(cfg *Config) { cfg.WriteErrorsMax = 100 })
-			defer s.Close()
-			id := testID(2, 0, 1)
-			b := makeShard(t, id, 3*int64(testGeometry.BlockSize))
-			// Create the fan-out directory first so directory faults hit the put's
-			// own directory fsync, not the first-time creation.
-			if err := putBytes(s, testID(2, 9, 1), makeShard(t, testID(2, 9, 1), 3*int64(testGeometry.BlockSize))); err != nil {
-				t.Fatal(err)
+		for _, data := range []int64{1000, 3 * int64(testGeometry.BlockSize)} {
+			if data == 1000 && c.want != ErrIndexFailed {
+				continue // inline puts touch no shard files
 			}
-			inj.on.Store(true)
-			err := putBytes(s, id, b)
-			inj.on.Store(false)
-			if !errors.Is(err, eio) {
-				t.Fatalf("Put: %v, want the injected error", err)
-			}
-			if _, err := s.Stat(id); !errors.Is(err, ErrNotFound) {
-				t.Errorf("failed put is visible: %v", err)
-			}
-			checkClean(t, s, mem)
-			if h := s.Health(); h.WriteErrors == 0 || h.ReadOnly {
-				t.Errorf("Health = %+v, want a write error and still writable", h)
-			}
-			if err := putBytes(s, id, b); err != nil {
-				t.Errorf("Put after the fault: %v", err)
-			}
-		})
+			t.Run(fmt.Sprintf("%s/%d", c.name, data), func(t *testing.T) {
+				mem := vfs.NewMem()
+				inj := &injectKinds{kinds: c.kinds, sub: c.sub, err: eio}
+				s := openTest(t, errorfs.Wrap(mem, inj), func(cfg *Config) { cfg.WriteErrorsMax = 100 })
+				id := testID(2, 0, 1)
+				b := makeShard(t, id, data)
+				// Create the fan-out directory first so directory faults hit the
+				// put's own directory fsync, not the first-time creation.
+				other := testID(2, 9, 1)
+				if err := putBytes(s, other, makeShard(t, other, 3*int64(testGeometry.BlockSize))); err != nil {
+					t.Fatal(err)
+				}
+				inj.on.Store(true)
+				err := putBytes(s, id, b)
+				inj.on.Store(false)
+				if !errors.Is(err, c.want) {
+					t.Fatalf("Put: %v, want %v", err, c.want)
+				}
+				h := s.Health()
+				if c.want == ErrIndexFailed {
+					if !h.ReadOnly {
+						t.Errorf("Health = %+v, want read-only after an index failure", h)
+					}
+					if err := putBytes(s, id, b); !errors.Is(err, ErrReadOnly) {
+						t.Errorf("Put after an index failure: %v, want ErrReadOnly", err)
+					}
+				} else {
+					if _, err := s.Stat(id); !errors.Is(err, ErrNotFound) {
+						t.Errorf("failed put is visible: %v", err)
+					}
+					checkClean(t, s, mem)
+					if h.WriteErrors == 0 || h.ReadOnly {
+						t.Errorf("Health = %+v, want a write error and still writable", h)
+					}
+				}
+				s.Close()
+
+				// Reopen on the same disk: the shard is absent or whole.
+				s = openTest(t, mem, nil)
+				defer s.Close()
+				got, err := getBytes(s, id)
+				if err != nil && !errors.Is(err, ErrNotFound) {
+					t.Errorf("Get after reopen: %v", err)
+				}
+				if err == nil && !bytes.Equal(got, b) {
+					t.Errorf("shard after reopen is not whole (%d of %d bytes)", len(got), len(b))
+				}
+				checkClean(t, s, mem)
+				if err := s.Replace(context.Background(), id, int64(len(b)), bytes.NewReader(b)); err != nil {
+					t.Errorf("Replace after reopen: %v", err)
+				}
+				if got, err := getBytes(s, other); err != nil || len(got) == 0 {
+					t.Errorf("other shard after reopen: %v", err)
+				}
+			})
+		}
 	}
 }
 

@@ -39,7 +39,8 @@ type Store struct {
 	closeMu sync.RWMutex
 	closed  bool
 
-	garbageSeq atomic.Uint64
+	garbageSeq  atomic.Uint64
+	indexFailed atomic.Bool // Pebble reported a fatal error; no more writes
 
 	readErrors   atomic.Uint64
 	writeErrors  atomic.Uint64
@@ -133,7 +134,7 @@ func (s *Store) Close() error {
 		return ErrClosed
 	}
 	s.closed = true
-	err := s.db.Close()
+	err := s.closeIndex()
 	s.closeRoot()
 	if err != nil {
 		return fmt.Errorf("node: close index: %w", err)
@@ -147,7 +148,7 @@ func (s *Store) recover() error {
 	v, c, err := s.db.Get(fk)
 	switch {
 	case errors.Is(err, pebble.ErrNotFound):
-		if err := s.db.Set(fk, append([]byte(storeMagic), storeVersion), pebble.Sync); err != nil {
+		if err := s.set(fk, append([]byte(storeMagic), storeVersion), pebble.Sync); err != nil {
 			return fmt.Errorf("node: write format: %w", err)
 		}
 	case err != nil:
@@ -180,7 +181,7 @@ func (s *Store) recover() error {
 		}
 		_ = b.Delete(key(kindPending, id), nil)
 	}
-	if err := b.Commit(pebble.Sync); err != nil {
+	if err := s.commit(b, pebble.Sync); err != nil {
 		return fmt.Errorf("node: clear pending marks: %w", err)
 	}
 
@@ -514,7 +515,7 @@ func (s *Store) commitInline(id ShardID, rec record, data []byte, old record, fo
 		garbage = garbageKey(s.garbageSeq.Add(1))
 		_ = b.Set(garbage, id.appendKey(nil), nil)
 	}
-	if err := b.Commit(pebble.Sync); err != nil {
+	if err := s.commit(b, pebble.Sync); err != nil {
 		return s.writeFailed("commit index", err)
 	}
 	if garbage != nil {
@@ -534,12 +535,12 @@ func (s *Store) putFile(ctx context.Context, id ShardID, l layout, rec record, r
 		_ = b.Set(pk, nil, nil)
 		_ = b.Delete(key(kindRecord, id), nil)
 		_ = b.Delete(key(kindData, id), nil)
-		err := b.Commit(pebble.Sync)
+		err := s.commit(b, pebble.Sync)
 		b.Close()
 		if err != nil {
 			return s.writeFailed("mark pending", err)
 		}
-	} else if err := s.db.Set(pk, nil, pebble.NoSync); err != nil {
+	} else if err := s.set(pk, nil, pebble.NoSync); err != nil {
 		return s.writeFailed("mark pending", err)
 	}
 	tmp, final, dir := tempName(id), id.relPath(), id.relDir()
@@ -551,11 +552,16 @@ func (s *Store) putFile(ctx context.Context, id ShardID, l layout, rec record, r
 		// Undo: no temp file, and no final file unless the old record still
 		// describes it (a failed put never leaves a half shard behind a record).
 		s.removeFile(tmp)
+		if errors.Is(err, ErrIndexFailed) {
+			// The record may or may not be durable: keep the whole file. Reopening
+			// finds either the record with it or a stray it removes.
+			return
+		}
 		if renamed || found {
 			// No record describes the final name any more (or yet).
 			s.removeFile(final)
 		}
-		if derr := s.db.Delete(pk, pebble.NoSync); derr != nil {
+		if derr := s.del(pk, pebble.NoSync); derr != nil {
 			s.cfg.Logger.Error("node: undo failed put", "shard", id.String(), "err", derr)
 		}
 	}()
@@ -605,7 +611,7 @@ func (s *Store) putFile(ctx context.Context, id ShardID, l layout, rec record, r
 	defer b.Close()
 	_ = b.Set(key(kindRecord, id), rec.append(nil), nil)
 	_ = b.Delete(pk, nil)
-	if err := b.Commit(pebble.Sync); err != nil {
+	if err := s.commit(b, pebble.Sync); err != nil {
 		return s.writeFailed("commit index", err)
 	}
 	return nil
@@ -745,7 +751,7 @@ func (s *Store) deleteIDs(ids []ShardID) (int, error) {
 	if n == 0 {
 		return 0, nil
 	}
-	if err := b.Commit(pebble.Sync); err != nil {
+	if err := s.commit(b, pebble.Sync); err != nil {
 		return 0, fmt.Errorf("node: delete: %w", s.writeFailed("commit index", err))
 	}
 	for _, u := range unlinks {
@@ -763,7 +769,7 @@ func (s *Store) unlinkGarbage(gkey []byte, id ShardID) {
 		s.cfg.Logger.Warn("node: unlink deleted shard", "file", rel, "err", err)
 		return
 	}
-	if err := s.db.Delete(gkey, pebble.NoSync); err != nil {
+	if err := s.del(gkey, pebble.NoSync); err != nil {
 		s.cfg.Logger.Warn("node: clear garbage entry", "file", rel, "err", err)
 	}
 }
@@ -793,7 +799,7 @@ func (s *Store) collectGarbage() (int, error) {
 	n := 0
 	for _, e := range es {
 		if !e.ok {
-			_ = s.db.Delete(e.key, pebble.NoSync)
+			_ = s.del(e.key, pebble.NoSync)
 			continue
 		}
 		unlock := s.locks.lock(e.id)
@@ -802,7 +808,7 @@ func (s *Store) collectGarbage() (int, error) {
 		case err != nil:
 			// Leave it for the next run.
 		case found && !rec.inline:
-			if err := s.db.Delete(e.key, pebble.NoSync); err != nil {
+			if err := s.del(e.key, pebble.NoSync); err != nil {
 				s.cfg.Logger.Warn("node: clear garbage entry", "shard", e.id.String(), "err", err)
 			}
 		default:
@@ -901,10 +907,63 @@ func (p pebbleLogger) Errorf(format string, args ...any) {
 	p.l.Error("pebble: " + fmt.Sprintf(format, args...))
 }
 
-// Fatalf is called by Pebble for states it cannot continue from; its contract is
-// that Fatalf does not return.
+// Fatalf is called by Pebble for states it cannot continue from (a failed WAL
+// write or sync); its contract is that Fatalf does not return. It panics with
+// indexFatal, which Store.commit turns into ErrIndexFailed.
 func (p pebbleLogger) Fatalf(format string, args ...any) {
 	msg := "pebble: " + fmt.Sprintf(format, args...)
 	p.l.Error(msg)
-	panic(msg)
+	panic(indexFatal{msg})
+}
+
+// indexFatal is the panic value of pebbleLogger.Fatalf.
+type indexFatal struct{ msg string }
+
+// commit applies b to the index. After Pebble reports a fatal error (its commit
+// pipeline is then unusable) the store turns read-only, this and every later
+// write return ErrIndexFailed without touching Pebble, and the outcome of the
+// failed commit is unknown until the store is reopened.
+func (s *Store) commit(b *pebble.Batch, opts *pebble.WriteOptions) (err error) {
+	if s.indexFailed.Load() {
+		return ErrIndexFailed
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			f, ok := r.(indexFatal)
+			if !ok {
+				panic(r)
+			}
+			s.indexFailed.Store(true)
+			s.setReadOnly("index failed: " + f.msg)
+			err = fmt.Errorf("%s: %w", f.msg, ErrIndexFailed)
+		}
+	}()
+	return b.Commit(opts)
+}
+
+func (s *Store) set(k, v []byte, opts *pebble.WriteOptions) error {
+	b := s.db.NewBatch()
+	defer b.Close()
+	_ = b.Set(k, v, nil)
+	return s.commit(b, opts)
+}
+
+func (s *Store) del(k []byte, opts *pebble.WriteOptions) error {
+	b := s.db.NewBatch()
+	defer b.Close()
+	_ = b.Delete(k, nil)
+	return s.commit(b, opts)
+}
+
+// closeIndex closes Pebble; after a fatal index error Close may panic too.
+func (s *Store) closeIndex() (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			if _, ok := r.(indexFatal); !ok {
+				panic(r)
+			}
+			err = ErrIndexFailed
+		}
+	}()
+	return s.db.Close()
 }

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"sort"
 	"strconv"
 	"strings"
@@ -180,7 +181,11 @@ func loadYAML[T any](opts []option[T], s *T, path string, src source) error {
 	}
 	data, err := src.readFile(path)
 	if err != nil {
-		return fmt.Errorf("config: %w", err)
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err // the path is said once, below
+		}
+		return fmt.Errorf("config %s: %w", path, err)
 	}
 	if len(data) > configBytesMax {
 		return fmt.Errorf("config %s: larger than %d bytes", path, configBytesMax)

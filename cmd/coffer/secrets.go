@@ -78,6 +78,9 @@ type credentials struct {
 
 func (c credentials) String() string { return "credentials{" + c.AccessKeyID + ", secret redacted}" }
 
+// GoString keeps %#v from printing the secret too.
+func (c credentials) GoString() string { return c.String() }
+
 func newCredentials(rnd io.Reader) (credentials, error) {
 	id, err := randomAlnum(rnd, accessKeyRandomChars)
 	if err != nil {

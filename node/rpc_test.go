@@ -348,10 +348,7 @@ func TestRPCStalledClientFreesSlot(t *testing.T) {
 	conn := rawPut(t, e, id, int64(len(b)), b[:1000]) // then silence
 	defer conn.Close()
 	// While the stalled put holds the only slot, others are turned away.
-	time.Sleep(50 * time.Millisecond)
-	if _, err := e.client.Stat(context.Background(), id); !errors.Is(err, node.ErrUnavailable) {
-		t.Errorf("Stat during stalled put: %v, want ErrUnavailable (busy)", err)
-	}
+	waitBusy(t, e.client)
 	waitClosed(t, conn, 5*time.Second)
 	if err := e.client.Put(context.Background(), id, int64(len(b)), bytes.NewReader(b)); err != nil {
 		t.Errorf("Put after the stall timeout: %v", err)
@@ -488,7 +485,7 @@ func TestRPCStreamLimit(t *testing.T) {
 		}()
 		<-gr.reached
 	}
-	time.Sleep(50 * time.Millisecond) // both requests are inside the handler now
+	waitBusy(t, e.client) // both requests are inside the handler now
 	id := nodetest.ID(62, 0, 0)
 	b := nodetest.Shard(t, id, g, 10, 1)
 	err := e.client.Put(context.Background(), id, int64(len(b)), bytes.NewReader(b))
@@ -634,5 +631,22 @@ func TestRPCSourceFails(t *testing.T) {
 	}
 	if _, err := e.store.Stat(id); !errors.Is(err, node.ErrNotFound) || !noTemp(e.mem) {
 		t.Errorf("failed put left state: Stat %v", err)
+	}
+}
+
+// waitBusy polls the node with a cheap request until it answers busy (503).
+func waitBusy(t *testing.T, c *node.Client) {
+	t.Helper()
+	probe := nodetest.ID(999, 0, 0)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		_, err := c.Stat(context.Background(), probe)
+		if errors.Is(err, node.ErrUnavailable) && strings.Contains(err.Error(), "503") {
+			return
+		}
+		if !errors.Is(err, node.ErrNotFound) || time.Now().After(deadline) {
+			t.Fatalf("node never became busy: %v", err)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }

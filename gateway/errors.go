@@ -15,29 +15,40 @@ import (
 
 // This file is the one place where errors of every layer become COS error codes.
 
-// errorMap pairs sentinels of the lower layers with the code a client sees.
+// errorMap pairs sentinels of the lower layers with the code a client sees and,
+// optionally, a client-safe message (empty: the code's default).
 var errorMap = []struct {
 	err  error
 	code wire.Code
+	msg  string
 }{
-	{meta.ErrBucketNotFound, wire.ErrNoSuchBucket},
-	{meta.ErrBucketExists, wire.ErrBucketAlreadyExists},
-	{meta.ErrBucketNotEmpty, wire.ErrBucketNotEmpty},
-	{meta.ErrObjectNotFound, wire.ErrNoSuchKey},
-	{meta.ErrPreconditionFailed, wire.ErrPreconditionFailed},
-	{meta.ErrUploadNotFound, wire.ErrNoSuchUpload},
-	{meta.ErrInvalidPart, wire.ErrInvalidPart},
-	{meta.ErrInvalidPartOrder, wire.ErrInvalidPartOrder},
-	{meta.ErrEntityTooSmall, wire.ErrEntityTooSmall},
-	{meta.ErrUserNotFound, wire.ErrInvalidAccessKeyID},
-	{meta.ErrInvalidArgument, wire.ErrInvalidArgument},
-	{pipeline.ErrBadDigest, wire.ErrBadDigest},
-	{pipeline.ErrSize, wire.ErrIncompleteBody},
-	{pipeline.ErrQuorum, wire.ErrServiceUnavailable},
-	{sse.ErrSSECIncomplete, wire.ErrInvalidArgument},
-	{sse.ErrSSECAlgorithm, wire.ErrInvalidArgument},
-	{sse.ErrSSECKey, wire.ErrInvalidArgument},
-	{sse.ErrSSECKeyMismatch, wire.ErrAccessDenied},
+	{meta.ErrBucketNotFound, wire.ErrNoSuchBucket, ""},
+	{meta.ErrBucketExists, wire.ErrBucketAlreadyExists, ""},
+	{meta.ErrBucketNotEmpty, wire.ErrBucketNotEmpty, ""},
+	{meta.ErrObjectNotFound, wire.ErrNoSuchKey, ""},
+	{meta.ErrPreconditionFailed, wire.ErrPreconditionFailed, ""},
+	{meta.ErrUploadNotFound, wire.ErrNoSuchUpload, ""},
+	{meta.ErrInvalidPart, wire.ErrInvalidPart, ""},
+	{meta.ErrInvalidPartOrder, wire.ErrInvalidPartOrder, ""},
+	{meta.ErrEntityTooSmall, wire.ErrEntityTooSmall, ""},
+	{meta.ErrUserNotFound, wire.ErrInvalidAccessKeyID, ""},
+	{meta.ErrInvalidArgument, wire.ErrInvalidArgument, ""},
+	{pipeline.ErrBadDigest, wire.ErrBadDigest, ""},
+	{pipeline.ErrSize, wire.ErrIncompleteBody, ""},
+	{pipeline.ErrQuorum, wire.ErrServiceUnavailable, ""},
+	{sse.ErrSSECIncomplete, wire.ErrInvalidArgument, "Requests specifying server-side encryption with customer-provided keys must provide the algorithm, the key and its MD5."},
+	{sse.ErrSSECAlgorithm, wire.ErrInvalidArgument, "The SSE-C encryption algorithm must be AES256."},
+	{sse.ErrSSECKey, wire.ErrInvalidArgument, "The secret key was invalid for the specified algorithm."},
+	{sse.ErrSSECKeyMD5, wire.ErrInvalidArgument, "The calculated MD5 hash of the key did not match the hash that was provided."},
+	{sse.ErrSSECKeyMismatch, wire.ErrAccessDenied, ""},
+	{errSSECInsecure, wire.ErrInvalidRequest, "Requests specifying Server Side Encryption with Customer provided keys must be made over a secure connection."},
+	{errSSECBlocked, wire.ErrAccessDenied, "Server-side encryption with customer-provided keys is blocked on this bucket."},
+	{errSSECRequired, wire.ErrSSECDecryptHeaderInvalid, ""},
+	{errSSECNotApplicable, wire.ErrInvalidRequest, "The encryption parameters are not applicable to this object."},
+	{errSSECCopyRequired, wire.ErrInvalidRequest, "The copy source was stored using SSE-C; the copy-source encryption parameters must be provided."},
+	{errSSECCopyNotSSEC, wire.ErrInvalidRequest, "The copy-source encryption parameters are not applicable to the source object."},
+	{errSSECPartRequired, wire.ErrInvalidRequest, "The multipart upload initiate requested encryption. Subsequent part requests must include the appropriate encryption parameters."},
+	{errSSECPartNotSSEC, wire.ErrInvalidRequest, "The multipart upload initiate did not request SSE-C; the part must not carry customer-key parameters."},
 }
 
 // toWire converts any error to the protocol error to send.
@@ -52,7 +63,11 @@ func toWire(err error) *wire.Error {
 	}
 	for _, m := range errorMap {
 		if errors.Is(err, m.err) {
-			return wire.Wrap(m.code, err)
+			e := wire.Wrap(m.code, err)
+			if m.msg != "" {
+				e.Message = m.msg
+			}
+			return e
 		}
 	}
 	var c wire.Code

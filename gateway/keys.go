@@ -10,7 +10,6 @@ import (
 	"sync"
 
 	"github.com/coffer-io/coffer/cluster/meta"
-	"github.com/coffer-io/coffer/gateway/internal/wire"
 	"github.com/coffer-io/coffer/sse"
 )
 
@@ -167,13 +166,29 @@ func binding(bucket, key string, vid meta.ID, rec meta.SSE) sse.Binding {
 
 // newDataKey draws a fresh data key for object version vid of bucket/key and seals
 // it. Objects stored without SSE headers are sealed under the master-key ring like
-// SSE-COS, with mode "none" in the binding (DESIGN.md section 3, step 2).
-// Mode must be one the master-key ring serves (none or SSE-COS).
-func (s *Server) newDataKey(ctx context.Context, bucket, key string, vid meta.ID, mode meta.SSEMode) (dataKey, error) {
-	if !mode.UsesMasterKey() {
-		return dataKey{}, wire.Errorf(wire.ErrNotImplemented, "SSE mode %s is not available yet", mode)
+// SSE-COS, with mode "none" in the binding (DESIGN.md section 3, step 2). SSE-C seals
+// it under CustomerKEK(ck, salt) and records only the salt and the key's HMAC; ck is
+// required for SSE-C and ignored otherwise.
+func (s *Server) newDataKey(ctx context.Context, bucket, key string, vid meta.ID, mode meta.SSEMode, ck *customerKey) (dataKey, error) {
+	var (
+		rec meta.SSE
+		kek sse.Key
+		err error
+	)
+	switch {
+	case mode.UsesMasterKey():
+		rec.Mode = mode
+		rec.MasterKeyVersion, kek, err = s.keys.active(ctx)
+	case mode == meta.ModeSSEC:
+		if ck == nil {
+			// A caller that took the mode from writeMode, not objectSSE.
+			return dataKey{}, errors.New("gateway: SSE-C data key without a customer key")
+		}
+		rec.Mode = mode
+		kek, rec.CustomerSalt, rec.CustomerHMAC, err = s.customerKEK(ck)
+	default:
+		return dataKey{}, errNoKMS
 	}
-	v, kek, err := s.keys.active(ctx)
 	if err != nil {
 		return dataKey{}, err
 	}
@@ -185,7 +200,6 @@ func (s *Server) newDataKey(ctx context.Context, bucket, key string, vid meta.ID
 	if err != nil {
 		return dataKey{}, err
 	}
-	rec := meta.SSE{Mode: mode, MasterKeyVersion: v}
 	rec.SealedDEK, err = sse.SealDEK(s.cfg.Rand, kek, dek, binding(bucket, key, vid, rec))
 	if err != nil {
 		return dataKey{}, err
@@ -193,14 +207,48 @@ func (s *Server) newDataKey(ctx context.Context, bucket, key string, vid meta.ID
 	return dataKey{dek: dek, nonce: nonce, rec: rec}, nil
 }
 
-// openDataKey unseals the data key of a version (or upload) record.
-func (s *Server) openDataKey(ctx context.Context, bucket, key string, vid meta.ID, rec meta.SSE) (sse.Key, error) {
-	if !rec.Mode.UsesMasterKey() {
-		return sse.Key{}, fmt.Errorf("gateway: SSE mode %q is not served yet", rec.Mode)
+// customerKEK draws a salt for a new SSE-C version and derives its key-encryption
+// key and the HMAC the server keeps.
+func (s *Server) customerKEK(ck *customerKey) (kek sse.Key, salt, mac []byte, err error) {
+	if salt, err = sse.NewSalt(s.cfg.Rand); err != nil {
+		return sse.Key{}, nil, nil, err
 	}
-	kek, err := s.keys.version(ctx, rec.MasterKeyVersion)
-	if err != nil {
-		return sse.Key{}, err
+	if kek, err = sse.CustomerKEK(ck.key, salt); err != nil {
+		return sse.Key{}, nil, nil, err
+	}
+	if mac, err = sse.CustomerKeyMAC(ck.key, salt); err != nil {
+		return sse.Key{}, nil, nil, err
+	}
+	return kek, salt, mac, nil
+}
+
+// openDataKey unseals the data key of a version (or upload) record. An SSE-C record
+// needs the customer key ck, which must match the record's HMAC
+// (sse.ErrSSECKeyMismatch otherwise); other modes ignore ck — callers check with
+// checkCustomer that none was given.
+func (s *Server) openDataKey(ctx context.Context, bucket, key string, vid meta.ID, rec meta.SSE, ck *customerKey) (sse.Key, error) {
+	var kek sse.Key
+	switch {
+	case rec.Mode.UsesMasterKey():
+		var err error
+		if kek, err = s.keys.version(ctx, rec.MasterKeyVersion); err != nil {
+			return sse.Key{}, err
+		}
+	case rec.Mode == meta.ModeSSEC:
+		if ck == nil {
+			return sse.Key{}, errSSECRequired
+		}
+		if err := sse.VerifyCustomerKey(ck.key, rec.CustomerSalt, rec.CustomerHMAC); err != nil {
+			return sse.Key{}, err
+		}
+		var err error
+		if kek, err = sse.CustomerKEK(ck.key, rec.CustomerSalt); err != nil {
+			return sse.Key{}, err
+		}
+	case rec.Mode == meta.ModeSSEKMS:
+		return sse.Key{}, errNoKMS
+	default:
+		return sse.Key{}, fmt.Errorf("gateway: unknown SSE mode %q", rec.Mode)
 	}
 	return sse.UnsealDEK(kek, rec.SealedDEK, binding(bucket, key, vid, rec))
 }

@@ -15,7 +15,9 @@ import (
 
 // An upload's data key is sealed to the upload id, and Complete commits the object
 // under the upload id as its version id, so the binding of the sealed key names the
-// version that is finally read.
+// version that is finally read. An SSE-C upload keeps the salt and HMAC of the
+// customer key in the upload record; every part request must carry that key, since
+// part keys derive from the upload's data key, which only the customer key unseals.
 
 func (s *Server) initiateUpload(w http.ResponseWriter, q *request) error {
 	ctx := q.r.Context()
@@ -26,7 +28,7 @@ func (s *Server) initiateUpload(w http.ResponseWriter, q *request) error {
 	if err := wire.ValidKey(q.key); err != nil {
 		return err
 	}
-	in, err := s.parseObjectInput(q.r.Header, b, wire.SSEOpInitiate)
+	in, err := s.parseObjectInput(q, b, wire.SSEOpInitiate)
 	if err != nil {
 		return err
 	}
@@ -34,7 +36,7 @@ func (s *Server) initiateUpload(w http.ResponseWriter, q *request) error {
 	if err != nil {
 		return err
 	}
-	dk, err := s.newDataKey(ctx, q.bucket, q.key, uid, in.mode)
+	dk, err := s.newDataKey(ctx, q.bucket, q.key, uid, in.mode, in.customer)
 	if err != nil {
 		return err
 	}
@@ -47,6 +49,7 @@ func (s *Server) initiateUpload(w http.ResponseWriter, q *request) error {
 		return err
 	}
 	setSSEEcho(w.Header(), q, dk.rec)
+	setCustomerEcho(w.Header(), q, in.customer)
 	return wire.WriteXML(w, http.StatusOK, &wire.InitiateMultipartUploadResult{Bucket: q.bucket, Key: q.key, UploadID: uid.String()})
 }
 
@@ -68,11 +71,15 @@ func (s *Server) uploadPart(w http.ResponseWriter, q *request) error {
 	if err != nil {
 		return err
 	}
-	if _, err := wire.ParseSSE(q.r.Header, wire.SSEOpUploadPart); err != nil {
+	ck, err := s.partCustomer(q, wire.SSEOpUploadPart)
+	if err != nil {
 		return err
 	}
 	up, err := s.upload(ctx, q)
 	if err != nil {
+		return err
+	}
+	if err := checkCustomer(up.SSE, ck.part, errSSECPartRequired, errSSECPartNotSSEC); err != nil {
 		return err
 	}
 	size, err := q.bodySize()
@@ -83,7 +90,7 @@ func (s *Server) uploadPart(w http.ResponseWriter, q *request) error {
 	if err != nil {
 		return err
 	}
-	p, err := s.storePart(ctx, up, n, q.body, size, sum)
+	p, err := s.storePart(ctx, up, ck.part, n, q.body, size, sum)
 	if err != nil {
 		return err
 	}
@@ -91,13 +98,37 @@ func (s *Server) uploadPart(w http.ResponseWriter, q *request) error {
 	h.Set("ETag", wire.QuoteETag(p.ETag))
 	h.Set("x-cos-hash-crc64ecma", strconv.FormatUint(p.CRC64, 10))
 	setSSEEcho(h, q, up.SSE)
+	setCustomerEcho(h, q, ck.part)
 	w.WriteHeader(http.StatusOK)
 	return nil
 }
 
-// storePart writes part number n of upload up and records it.
-func (s *Server) storePart(ctx context.Context, up *meta.Upload, n int, body io.Reader, size int64, sum []byte) (*meta.Part, error) {
-	dek, err := s.openDataKey(ctx, up.Bucket, up.Key, up.UploadID, up.SSE)
+// partKeys are the SSE-C keys of a part request: the upload's (part) and, for Upload
+// Part - Copy, the copy source's (source); nil when not given.
+type partKeys struct {
+	part, source *customerKey
+}
+
+// partCustomer parses the SSE headers of a part request.
+func (s *Server) partCustomer(q *request, op wire.SSEOp) (partKeys, error) {
+	sreq, err := wire.ParseSSE(q.r.Header, op)
+	if err != nil {
+		return partKeys{}, err
+	}
+	var k partKeys
+	if k.part, err = s.requestCustomer(q, sreq); err != nil {
+		return partKeys{}, err
+	}
+	if k.source, err = s.copySourceCustomer(q, sreq); err != nil {
+		return partKeys{}, err
+	}
+	return k, nil
+}
+
+// storePart writes part number n of upload up and records it. ck is the upload's
+// customer key when it is under SSE-C.
+func (s *Server) storePart(ctx context.Context, up *meta.Upload, ck *customerKey, n int, body io.Reader, size int64, sum []byte) (*meta.Part, error) {
+	dek, err := s.openDataKey(ctx, up.Bucket, up.Key, up.UploadID, up.SSE, ck)
 	if err != nil {
 		return nil, err
 	}
@@ -140,11 +171,15 @@ func (s *Server) uploadPartCopy(w http.ResponseWriter, q *request) error {
 	if err != nil {
 		return err
 	}
-	if _, err := wire.ParseSSE(q.r.Header, wire.SSEOpUploadPartCopy); err != nil {
+	ck, err := s.partCustomer(q, wire.SSEOpUploadPartCopy)
+	if err != nil {
 		return err
 	}
 	up, err := s.upload(ctx, q)
 	if err != nil {
+		return err
+	}
+	if err := checkCustomer(up.SSE, ck.part, errSSECPartRequired, errSSECPartNotSSEC); err != nil {
 		return err
 	}
 	src, err := s.copySource(ctx, q)
@@ -161,17 +196,18 @@ func (s *Server) uploadPartCopy(w http.ResponseWriter, q *request) error {
 	if size > ObjectBytesMax {
 		return wire.NewError(wire.ErrEntityTooLarge, "")
 	}
-	body, err := s.sourceReader(ctx, src, off, size)
+	body, err := s.sourceReader(ctx, src, ck.source, off, size)
 	if err != nil {
 		return err
 	}
 	defer body.Close()
-	p, err := s.storePart(ctx, up, n, body, size, nil)
+	p, err := s.storePart(ctx, up, ck.part, n, body, size, nil)
 	if err != nil {
 		return err
 	}
 	w.Header().Set("x-cos-hash-crc64ecma", strconv.FormatUint(p.CRC64, 10))
 	setSSEEcho(w.Header(), q, up.SSE)
+	setCustomerEcho(w.Header(), q, ck.part)
 	return wire.WriteXML(w, http.StatusOK, &wire.CopyPartResult{
 		ETag: wire.QuoteETag(p.ETag), LastModified: wire.Time(time.Unix(0, p.Uploaded).UTC()),
 	})
@@ -186,6 +222,10 @@ func (s *Server) completeUpload(w http.ResponseWriter, q *request) error {
 		return err
 	}
 	up, err := s.upload(ctx, q)
+	if err != nil {
+		return err
+	}
+	ck, err := s.completeCustomer(q, up)
 	if err != nil {
 		return err
 	}
@@ -229,9 +269,28 @@ func (s *Server) completeUpload(w http.ResponseWriter, q *request) error {
 	h := w.Header()
 	h.Set("x-cos-hash-crc64ecma", strconv.FormatUint(crc, 10))
 	setSSEEcho(h, q, up.SSE)
+	setCustomerEcho(h, q, ck)
 	return wire.WriteXML(w, http.StatusOK, &wire.CompleteMultipartUploadResult{
 		Location: q.r.Host + "/" + q.key, Bucket: q.bucket, Key: q.key, ETag: wire.QuoteETag(etag),
 	})
+}
+
+// completeCustomer is the SSE-C key a Complete request carries for an SSE-C upload
+// (the COS Go SDK's Upload forwards it), checked so it can be echoed; nil when the
+// request has none or the upload is not under SSE-C. Complete needs no key: it
+// decrypts nothing.
+func (s *Server) completeCustomer(q *request, up *meta.Upload) (*customerKey, error) {
+	if up.SSE.Mode != meta.ModeSSEC {
+		return nil, nil
+	}
+	ck, err := s.partCustomer(q, wire.SSEOpUploadPart)
+	if err != nil || ck.part == nil {
+		return nil, err
+	}
+	if err := checkCustomer(up.SSE, ck.part, errSSECPartRequired, errSSECPartNotSSEC); err != nil {
+		return nil, err
+	}
+	return ck.part, nil
 }
 
 // allParts reads every stored part of an upload, by number.

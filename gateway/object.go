@@ -47,10 +47,15 @@ type objectInput struct {
 	acl         meta.ACL
 	storage     string
 	mode        meta.SSEMode
+	// customer is the SSE-C key when mode is SSE-C.
+	customer *customerKey
+	// copySource is the copy-source SSE-C key of a copy, if given.
+	copySource *customerKey
 }
 
-// parseObjectInput reads the content headers, metadata, ACL and SSE mode of a write.
-func (s *Server) parseObjectInput(h http.Header, b *meta.Bucket, op wire.SSEOp) (objectInput, error) {
+// parseObjectInput reads the content headers, metadata, ACL and SSE of a write.
+func (s *Server) parseObjectInput(q *request, b *meta.Bucket, op wire.SSEOp) (objectInput, error) {
+	h := q.r.Header
 	in := objectInput{
 		contentType: h.Get("Content-Type"),
 		headers: meta.ContentHeaders{
@@ -78,13 +83,17 @@ func (s *Server) parseObjectInput(h http.Header, b *meta.Bucket, op wire.SSEOp) 
 	if err != nil {
 		return in, err
 	}
-	in.mode, err = s.writeMode(sreq, b)
+	if in.mode, in.customer, err = s.objectSSE(q, sreq, b); err != nil {
+		return in, err
+	}
+	in.copySource, err = s.copySourceCustomer(q, sreq)
 	return in, err
 }
 
 // writeMode decides how a new object's data key is protected: the request's SSE
 // headers win, then the bucket's default encryption, else mode none (still encrypted
-// at rest, reported as unencrypted).
+// at rest, reported as unencrypted). For SSE-C the caller also needs the customer
+// key: objectSSE returns both.
 func (s *Server) writeMode(req wire.SSERequest, b *meta.Bucket) (meta.SSEMode, error) {
 	switch req.Mode {
 	case wire.SSECOS:
@@ -92,7 +101,10 @@ func (s *Server) writeMode(req wire.SSERequest, b *meta.Bucket) (meta.SSEMode, e
 	case wire.SSEKMS:
 		return "", errNoKMS
 	case wire.SSEC:
-		return "", wire.Errorf(wire.ErrNotImplemented, "%s is not available yet", req.Mode)
+		if b != nil && b.SSEC == meta.SSECBlocked {
+			return "", errSSECBlocked
+		}
+		return meta.ModeSSEC, nil
 	}
 	if b != nil {
 		switch b.Encryption.Mode {
@@ -133,6 +145,7 @@ func firstHeader(h http.Header, names ...string) string {
 }
 
 // setSSEEcho sets the SSE response headers for a record in the request's dialect.
+// SSE-C needs the request's key: setCustomerEcho.
 func setSSEEcho(h http.Header, q *request, rec meta.SSE) {
 	switch rec.Mode {
 	case meta.ModeSSECOS:
@@ -219,7 +232,7 @@ func (s *Server) putObject(w http.ResponseWriter, q *request) error {
 	if err != nil {
 		return err
 	}
-	in, err := s.parseObjectInput(q.r.Header, b, wire.SSEOpPut)
+	in, err := s.parseObjectInput(q, b, wire.SSEOpPut)
 	if err != nil {
 		return err
 	}
@@ -239,6 +252,7 @@ func (s *Server) putObject(w http.ResponseWriter, q *request) error {
 	h.Set("ETag", wire.QuoteETag(v.ETag))
 	h.Set("x-cos-hash-crc64ecma", strconv.FormatUint(v.CRC64, 10))
 	setSSEEcho(h, q, v.SSE)
+	setCustomerEcho(h, q, in.customer)
 	w.WriteHeader(http.StatusOK)
 	return nil
 }
@@ -250,7 +264,7 @@ func (s *Server) storeObject(ctx context.Context, q *request, body io.Reader, si
 	if err != nil {
 		return nil, err
 	}
-	dk, err := s.newDataKey(ctx, q.bucket, q.key, vid, in.mode)
+	dk, err := s.newDataKey(ctx, q.bucket, q.key, vid, in.mode, in.customer)
 	if err != nil {
 		return nil, err
 	}
@@ -278,7 +292,15 @@ func (s *Server) getObject(w http.ResponseWriter, q *request) error {
 	if err != nil {
 		return err
 	}
-	if _, err := wire.ParseSSE(q.r.Header, wire.SSEOpRead); err != nil {
+	sreq, err := wire.ParseSSE(q.r.Header, wire.SSEOpRead)
+	if err != nil {
+		return err
+	}
+	ck, err := s.requestCustomer(q, sreq)
+	if err != nil {
+		return err
+	}
+	if err := checkCustomer(v.SSE, ck, errSSECRequired, errSSECNotApplicable); err != nil {
 		return err
 	}
 	overrides, err := wire.ParseOverrides(q.query)
@@ -305,6 +327,7 @@ func (s *Server) getObject(w http.ResponseWriter, q *request) error {
 		off, n = 0, v.Size
 	}
 	setObjectHeaders(h, q, v, modified)
+	setCustomerEcho(h, q, ck)
 	overrides.Apply(h)
 	h.Set("Content-Length", strconv.FormatInt(n, 10))
 	status := http.StatusOK
@@ -318,7 +341,7 @@ func (s *Server) getObject(w http.ResponseWriter, q *request) error {
 	}
 	// Resolve the key before the status line goes out, so a key failure is a proper
 	// error response.
-	dek, err := s.openDataKey(ctx, v.Bucket, v.Key, v.VersionID, v.SSE)
+	dek, err := s.openDataKey(ctx, v.Bucket, v.Key, v.VersionID, v.SSE, ck)
 	if err != nil {
 		return err
 	}
@@ -471,9 +494,13 @@ func (s *Server) copySource(ctx context.Context, q *request) (*meta.Version, err
 	return v, nil
 }
 
-// sourceReader streams plaintext bytes [off, off+n) of v through a pipe.
-func (s *Server) sourceReader(ctx context.Context, v *meta.Version, off, n int64) (io.ReadCloser, error) {
-	dek, err := s.openDataKey(ctx, v.Bucket, v.Key, v.VersionID, v.SSE)
+// sourceReader streams plaintext bytes [off, off+n) of copy source v through a pipe.
+// ck is the request's copy-source customer key (nil if none); it must fit v.
+func (s *Server) sourceReader(ctx context.Context, v *meta.Version, ck *customerKey, off, n int64) (io.ReadCloser, error) {
+	if err := checkCustomer(v.SSE, ck, errSSECCopyRequired, errSSECCopyNotSSEC); err != nil {
+		return nil, err
+	}
+	dek, err := s.openDataKey(ctx, v.Bucket, v.Key, v.VersionID, v.SSE, ck)
 	if err != nil {
 		return nil, err
 	}
@@ -506,14 +533,14 @@ func (s *Server) copyObject(w http.ResponseWriter, q *request) error {
 	if src.Bucket == q.bucket && src.Key == q.key && !replace {
 		return wire.Errorf(wire.ErrInvalidRequest, "copying an object onto itself needs the metadata directive Replaced")
 	}
-	in, err := s.parseObjectInput(q.r.Header, b, wire.SSEOpCopy)
+	in, err := s.parseObjectInput(q, b, wire.SSEOpCopy)
 	if err != nil {
 		return err
 	}
 	if !replace {
 		in.contentType, in.headers, in.userMeta = src.ContentType, src.Headers, src.UserMeta
 	}
-	body, err := s.sourceReader(ctx, src, 0, src.Size)
+	body, err := s.sourceReader(ctx, src, in.copySource, 0, src.Size)
 	if err != nil {
 		return err
 	}
@@ -528,6 +555,7 @@ func (s *Server) copyObject(w http.ResponseWriter, q *request) error {
 	h := w.Header()
 	h.Set("x-cos-hash-crc64ecma", strconv.FormatUint(v.CRC64, 10))
 	setSSEEcho(h, q, v.SSE)
+	setCustomerEcho(h, q, in.customer)
 	return wire.WriteXML(w, http.StatusOK, &wire.CopyObjectResult{
 		ETag:         wire.QuoteETag(v.ETag),
 		LastModified: wire.Time(time.Unix(0, v.Created).UTC()),

@@ -556,7 +556,8 @@ const (
 // EncodeCommand encodes c with request id id as one Raft log entry. It fails on an
 // unknown command type or an entry larger than CommandBytesMax; it does not call
 // Validate. CommitObject, the hot command, uses the binary body version 2; every
-// other type the JSON body version 1.
+// other type the JSON body version 1, which replaces invalid UTF-8 in strings — so
+// validate first (Validate rejects keys that are not UTF-8).
 func EncodeCommand(id ID, c Command) ([]byte, error) {
 	if c == nil || newCommand(c.Type()) == nil {
 		return nil, fmt.Errorf("%w: unknown command", ErrInvalidArgument)

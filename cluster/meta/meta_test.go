@@ -152,6 +152,7 @@ func TestValidateRejects(t *testing.T) {
 		{"update unknown field", &UpdateBucket{Name: "b", Fields: 1 << 7}},
 		{"empty key", &DeleteObject{Bucket: "b"}},
 		{"key with NUL", &DeleteObject{Bucket: "b", Key: "a\x00b"}},
+		{"key not utf-8", &DeleteObject{Bucket: "b", Key: "a\xffb"}},
 		{"key too long", &DeleteObject{Bucket: "b", Key: strings.Repeat("k", KeyBytesMax+1)}},
 		{"layout nodes", &CommitObject{Version: badLayout}},
 		{"layout missing", &CommitObject{Version: tooManyMissing}},

@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"unicode/utf8"
 )
 
 // ID is a 16-byte identifier: object version ids, upload ids, request ids and the ids
@@ -586,10 +587,14 @@ func ValidateBucketName(name string) error {
 	return nil
 }
 
-// ValidateKey checks an object key: 1..KeyBytesMax bytes, no NUL.
+// ValidateKey checks an object key: 1..KeyBytesMax bytes of valid UTF-8 (JSON bodies
+// would silently replace invalid bytes), no NUL.
 func ValidateKey(key string) error {
 	if len(key) == 0 || len(key) > KeyBytesMax {
 		return fmt.Errorf("%w: key length %d", ErrInvalidArgument, len(key))
+	}
+	if !utf8.ValidString(key) {
+		return fmt.Errorf("%w: key is not valid UTF-8", ErrInvalidArgument)
 	}
 	for i := 0; i < len(key); i++ {
 		if key[i] == 0 {

@@ -67,14 +67,14 @@ type checker struct {
 	wantMK      map[string]bool
 	shards      map[meta.ID]string // shards index: id -> value
 	wantShards  map[meta.ID]string
-	uploads     map[meta.ID]*meta.Upload
+	uploads     map[string]*meta.Upload // by upload key
 }
 
 func newChecker() *checker {
 	return &checker{
 		buckets: map[string]bool{}, census: map[uint32]uint64{}, wantCensus: map[uint32]uint64{},
 		mk: map[string]bool{}, wantMK: map[string]bool{}, shards: map[meta.ID]string{}, wantShards: map[meta.ID]string{},
-		uploads: map[meta.ID]*meta.Upload{},
+		uploads: map[string]*meta.Upload{},
 	}
 }
 
@@ -128,7 +128,10 @@ func (c *checker) visit(k, v []byte) {
 		if !c.buckets[u.Bucket] {
 			c.addf("upload %s in a missing bucket", u.UploadID)
 		}
-		c.uploads[u.UploadID] = &u
+		if !bytes.Equal(k, uploadKey(u.Bucket, u.Key, u.UploadID)) {
+			c.addf("upload %q stored under the wrong key", k)
+		}
+		c.uploads[string(k)] = &u
 		c.want.Uploads++
 		if u.SSE.Mode.UsesMasterKey() {
 			c.wantCensus[u.SSE.MasterKeyVersion]++
@@ -136,18 +139,19 @@ func (c *checker) visit(k, v []byte) {
 		}
 	case pPart:
 		var p meta.Part
-		if err := decodeRecord(v, &p); err != nil || len(k) != 21 {
+		if err := decodeRecord(v, &p); err != nil || len(k) < 1+2+16+4 {
 			c.addf("part %q: %v", k, err)
 			return
 		}
-		var uid meta.ID
-		copy(uid[:], k[1:17])
-		u := c.uploads[uid]
+		u := c.uploads[string(append([]byte{pUpload}, k[1:len(k)-4]...))]
 		if u == nil {
-			c.addf("part %d of missing upload %s", p.Number, uid)
+			c.addf("part %d without its upload (%q)", p.Number, k)
 			return
 		}
-		c.wantShards[p.ShardsID] = string(encodeShardsRef(kindUpload, p.Number, u.Bucket, u.Key, uid))
+		if int(binary.BigEndian.Uint32(k[len(k)-4:])) != p.Number {
+			c.addf("part %d stored under %q", p.Number, k)
+		}
+		c.wantShards[p.ShardsID] = string(encodeShardsRef(kindUpload, p.Number, u.Bucket, u.Key, u.UploadID))
 	case pCensus:
 		if len(k) == 5 {
 			c.census[binary.BigEndian.Uint32(k[1:])] = u64(v)

@@ -47,7 +47,8 @@
 //	0x01 bucket                            meta.Bucket
 //	0x02 bucket 0x00 key                   current object version (object value below)
 //	0x03 bucket 0x00 key 0x00 uploadID(16) meta.Upload
-//	0x04 uploadID(16) part(4 BE)           meta.Part
+//	0x04 bucket 0x00 key 0x00 uploadID(16) part(4 BE)
+//	                                       meta.Part
 //	0x05 accessKeyID                       meta.User
 //	0x06 mkv(4 BE)                         census: DEKs sealed under master-key version mkv,
 //	                                       8 bytes BE (current versions + open uploads)

@@ -345,7 +345,7 @@ func execPutPart(t *txn, c *meta.PutPart) (*meta.Result, error) {
 		return nil, fmt.Errorf("%w: %s", meta.ErrUploadNotFound, c.UploadID)
 	}
 	var old meta.Part
-	found, err := t.getRecord(partKey(c.UploadID, c.Part.Number), &old)
+	found, err := t.getRecord(partKey(c.Bucket, c.Key, c.UploadID, c.Part.Number), &old)
 	if err != nil {
 		return nil, err
 	}
@@ -359,16 +359,16 @@ func execPutPart(t *txn, c *meta.PutPart) (*meta.Result, error) {
 		}
 	}
 	t.put(shardsKey(c.Part.ShardsID), encodeShardsRef(kindUpload, c.Part.Number, c.Bucket, c.Key, c.UploadID))
-	if err := t.putRecord(partKey(c.UploadID, c.Part.Number), &c.Part); err != nil {
+	if err := t.putRecord(partKey(c.Bucket, c.Key, c.UploadID, c.Part.Number), &c.Part); err != nil {
 		return nil, err
 	}
 	return ok()
 }
 
 // loadParts returns every stored part of an upload in part-number order.
-func loadParts(t *txn, id meta.ID) ([]meta.Part, error) {
+func loadParts(t *txn, u *meta.Upload) ([]meta.Part, error) {
 	var parts []meta.Part
-	p := partPrefix(id)
+	p := partPrefix(u.Bucket, u.Key, u.UploadID)
 	err := t.iterate(p, prefixEnd(p), func(_, v []byte) error {
 		var part meta.Part
 		if err := decodeRecord(v, &part); err != nil {
@@ -383,7 +383,7 @@ func loadParts(t *txn, id meta.ID) ([]meta.Part, error) {
 // removeUpload deletes the upload record, its parts, census and index entries.
 func removeUpload(t *txn, u *meta.Upload, parts []meta.Part) error {
 	for i := range parts {
-		t.del(partKey(u.UploadID, parts[i].Number))
+		t.del(partKey(u.Bucket, u.Key, u.UploadID, parts[i].Number))
 		t.del(shardsKey(parts[i].ShardsID))
 	}
 	if u.SSE.Mode.UsesMasterKey() {
@@ -417,7 +417,7 @@ func execCompleteUpload(t *txn, c *meta.CompleteUpload) (*meta.Result, error) {
 		}
 		return nil, fmt.Errorf("%w: %s", meta.ErrUploadNotFound, c.UploadID)
 	}
-	parts, err := loadParts(t, c.UploadID)
+	parts, err := loadParts(t, u)
 	if err != nil {
 		return nil, err
 	}
@@ -490,7 +490,7 @@ func execAbortUpload(t *txn, c *meta.AbortUpload) (*meta.Result, error) {
 	if u == nil {
 		return nil, fmt.Errorf("%w: %s", meta.ErrUploadNotFound, c.UploadID)
 	}
-	parts, err := loadParts(t, c.UploadID)
+	parts, err := loadParts(t, u)
 	if err != nil {
 		return nil, err
 	}

@@ -801,3 +801,22 @@ func TestCompleteRepeatOmitsVersion(t *testing.T) {
 		t.Errorf("first %+v, repeat %+v", first, again)
 	}
 }
+
+func TestUploadIDsArePerKey(t *testing.T) {
+	x := newTester(t)
+	x.ok(bucket("b"))
+	sse := meta.SSE{Mode: meta.ModeSSECOS, SealedDEK: []byte("d"), MasterKeyVersion: 1}
+	for _, k := range []string{"k1", "k2"} {
+		x.ok(&meta.InitiateUpload{Upload: meta.Upload{UploadID: id(1), Bucket: "b", Key: k, SSE: sse}})
+	}
+	x.ok(&meta.PutPart{Bucket: "b", Key: "k1", UploadID: id(1), Part: part(1, id(0x11), 10)})
+	x.ok(&meta.PutPart{Bucket: "b", Key: "k2", UploadID: id(1), Part: part(1, id(0x21), 20)})
+	x.ok(&meta.AbortUpload{Bucket: "b", Key: "k1", UploadID: id(1)})
+	lp, err := x.f.ListParts("b", "k2", id(1), meta.ListPartsOptions{})
+	if err != nil || len(lp.Parts) != 1 || lp.Parts[0].ShardsID != id(0x21) {
+		t.Fatalf("parts of k2 after aborting k1: %+v %v", lp, err)
+	}
+	if err := x.f.Check(); err != nil {
+		t.Error(err)
+	}
+}

@@ -79,15 +79,21 @@ func uploadKey(bucket, key string, id meta.ID) []byte {
 	return append(k, id[:]...)
 }
 
-func partPrefix(upload meta.ID) []byte {
-	return append([]byte{pPart}, upload[:]...)
+// partPrefix is the prefix of the parts of one upload: 0x04 bucket 0x00 key 0x00 id.
+// Parts are keyed under their upload's full name, so upload ids need only be unique
+// per key.
+func partPrefix(bucket, key string, upload meta.ID) []byte {
+	k := make([]byte, 0, 23+len(bucket)+len(key))
+	k = append(k, pPart)
+	k = append(k, bucket...)
+	k = append(k, 0)
+	k = append(k, key...)
+	k = append(k, 0)
+	return append(k, upload[:]...)
 }
 
-func partKey(upload meta.ID, n int) []byte {
-	k := make([]byte, 0, 21)
-	k = append(k, pPart)
-	k = append(k, upload[:]...)
-	return binary.BigEndian.AppendUint32(k, uint32(n))
+func partKey(bucket, key string, upload meta.ID, n int) []byte {
+	return binary.BigEndian.AppendUint32(partPrefix(bucket, key, upload), uint32(n))
 }
 
 func userKey(ak string) []byte { return append([]byte{pUser}, ak...) }

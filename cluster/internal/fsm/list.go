@@ -209,7 +209,8 @@ func (f *FSM) ListParts(bucket, key string, id meta.ID, opts meta.ListPartsOptio
 		if marker >= meta.PartNumberMax {
 			return nil
 		}
-		return scan(db, partKey(id, marker+1), prefixEnd(partPrefix(id)), func(k, v []byte) (bool, error) {
+		prefix := partPrefix(bucket, key, id)
+		return scan(db, partKey(bucket, key, id, marker+1), prefixEnd(prefix), func(k, v []byte) (bool, error) {
 			if len(res.Parts) == limit {
 				res.IsTruncated = true
 				return false, nil
@@ -218,7 +219,7 @@ func (f *FSM) ListParts(bucket, key string, id meta.ID, opts meta.ListPartsOptio
 			if err := decodeRecord(v, &p); err != nil {
 				return false, err
 			}
-			if len(k) != 21 || int(binary.BigEndian.Uint32(k[17:])) != p.Number {
+			if len(k) != len(prefix)+4 || int(binary.BigEndian.Uint32(k[len(prefix):])) != p.Number {
 				return false, fmt.Errorf("%w: part key", ErrCorrupt)
 			}
 			res.Parts = append(res.Parts, p)

@@ -292,7 +292,7 @@ func TestCheckFindsDamage(t *testing.T) {
 		{"shards index", func(db *pebble.DB) error { return db.Set(shardsKey(id(0xDD)), []byte("o"), nil) }},
 		{"orphan part", func(db *pebble.DB) error {
 			b, _ := encodeRecord(&meta.Part{Number: 1})
-			return db.Set(partKey(id(0xDE), 1), b, nil)
+			return db.Set(partKey("b", "k", id(0xDE), 1), b, nil)
 		}},
 		{"bad object", func(db *pebble.DB) error { return db.Set(objectKey("b", "zz"), []byte{2, 0}, nil) }},
 	} {

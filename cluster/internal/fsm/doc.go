@@ -85,7 +85,9 @@
 //
 // # Restore
 //
-// The database lives in Dir/db-<generation>; Dir/CURRENT names the live generation.
+// The database lives in Dir/db-<generation>; Dir/CURRENT names the live generation
+// (written when the state machine is created; Open refuses to start empty when the
+// generation it names is missing).
 // Restore writes the stream into a fresh generation directory, and only after the
 // trailer checks out (magic, version, count, CRC) and the data is synced does it
 // atomically replace CURRENT (write temp, sync, rename, sync dir) and swap the open

@@ -110,7 +110,7 @@ func (f *FSM) open() error {
 	if err := fs.MkdirAll(f.cfg.Dir, 0o755); err != nil {
 		return fmt.Errorf("fsm: create dir: %w", err)
 	}
-	gen, err := f.readCurrent()
+	gen, named, err := f.readCurrent()
 	if err != nil {
 		return err
 	}
@@ -127,13 +127,21 @@ func (f *FSM) open() error {
 			}
 		}
 	}
-	h, err := f.openGen(gen)
+	// Once CURRENT names a generation, its database must exist: never silently
+	// start empty over a lost directory.
+	h, err := f.openGen(gen, named)
 	if err != nil {
 		return err
 	}
 	if err := checkFormat(h.db); err != nil {
 		h.unref()
 		return err
+	}
+	if !named {
+		if err := f.writeCurrent(gen); err != nil {
+			h.unref()
+			return err
+		}
 	}
 	applied, err := readApplied(h.db)
 	if err == nil {
@@ -150,26 +158,28 @@ func (f *FSM) open() error {
 
 func genName(gen uint64) string { return "db-" + strconv.FormatUint(gen, 10) }
 
-func (f *FSM) readCurrent() (uint64, error) {
+// readCurrent returns the live generation; named is false when there is no CURRENT
+// file yet (a new state machine, generation 0).
+func (f *FSM) readCurrent() (gen uint64, named bool, err error) {
 	fs := f.cfg.FS
 	file, err := fs.Open(fs.PathJoin(f.cfg.Dir, "CURRENT"))
 	if err != nil {
 		if errors.Is(err, iofs.ErrNotExist) {
-			return 0, nil
+			return 0, false, nil
 		}
-		return 0, fmt.Errorf("fsm: open CURRENT: %w", err)
+		return 0, false, fmt.Errorf("fsm: open CURRENT: %w", err)
 	}
 	defer file.Close()
 	b, err := io.ReadAll(io.LimitReader(file, 64))
 	if err != nil {
-		return 0, fmt.Errorf("fsm: read CURRENT: %w", err)
+		return 0, false, fmt.Errorf("fsm: read CURRENT: %w", err)
 	}
 	s := strings.TrimSpace(string(b))
-	gen, err := strconv.ParseUint(strings.TrimPrefix(s, "db-"), 10, 64)
+	gen, err = strconv.ParseUint(strings.TrimPrefix(s, "db-"), 10, 64)
 	if err != nil || !strings.HasPrefix(s, "db-") {
-		return 0, fmt.Errorf("%w: CURRENT holds %q", ErrNotOurs, s)
+		return 0, false, fmt.Errorf("%w: CURRENT holds %q", ErrNotOurs, s)
 	}
-	return gen, nil
+	return gen, true, nil
 }
 
 // writeCurrent atomically points CURRENT at generation gen.
@@ -205,7 +215,8 @@ func (f *FSM) writeCurrent(gen uint64) error {
 	return nil
 }
 
-func (f *FSM) openGen(gen uint64) (*handle, error) {
+// openGen opens generation gen; with mustExist it fails instead of creating it.
+func (f *FSM) openGen(gen uint64, mustExist bool) (*handle, error) {
 	dir := f.cfg.FS.PathJoin(f.cfg.Dir, genName(gen))
 	opts := &pebble.Options{
 		FS:                 f.cfg.FS,
@@ -213,6 +224,7 @@ func (f *FSM) openGen(gen uint64) (*handle, error) {
 		Cache:              f.cache,
 		MemTableSize:       f.cfg.MemTableBytes,
 		FormatMajorVersion: pebble.FormatNewest,
+		ErrorIfNotExists:   mustExist,
 	}
 	// Every command looks up its request id, which is almost always absent: bloom
 	// filters answer that without reading data blocks.

@@ -710,6 +710,17 @@ func TestOpenRejectsForeignDirectory(t *testing.T) {
 	if _, err := Open(Config{Dir: "/x", FS: fs}); !errors.Is(err, ErrNotOurs) {
 		t.Errorf("Open = %v, want ErrNotOurs", err)
 	}
+	// CURRENT names a generation whose directory is gone: refuse, do not start empty.
+	x := newTesterCfg(t, Config{FS: fs, Dir: "/y"})
+	x.ok(bucket("b"))
+	x.f.Close()
+	if err := fs.RemoveAll("/y/db-0"); err != nil {
+		t.Fatal(err)
+	}
+	if f, err := Open(Config{Dir: "/y", FS: fs}); err == nil {
+		f.Close()
+		t.Error("Open created an empty database over a lost generation")
+	}
 }
 
 func TestScanVersions(t *testing.T) {

@@ -294,7 +294,7 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	if err := fs.RemoveAll(dir); err != nil {
 		return fmt.Errorf("fsm: clear restore dir: %w", err)
 	}
-	h, err := f.openGen(gen)
+	h, err := f.openGen(gen, false)
 	if err != nil {
 		return err
 	}

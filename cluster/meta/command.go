@@ -164,7 +164,8 @@ type PutObjectACL struct {
 }
 
 // InitiateUpload records a new multipart upload. Fails with ErrBucketNotFound, or
-// ErrConflict if the upload id is taken.
+// ErrConflict if the key already has an upload with this id (ids need only be unique
+// per key; the gateway draws them at random).
 type InitiateUpload struct {
 	Upload Upload `json:"upload"`
 }

@@ -63,6 +63,13 @@
 // the rest of its life after Config.WriteErrorsMax consecutive write errors or any
 // "no space" error. Health reports all of it.
 //
+// # Maintenance
+//
+// Sweep removes orphans (shards of versions metadata does not know, after
+// Config.SweepGrace), finishes queued unlinks and removes stray files; StartSweeper
+// runs it periodically. Scrub re-reads and verifies every shard and reports the
+// corrupt or unreadable ones for healing. Both run beside live traffic.
+//
 // # RPC
 //
 // The shard RPC is HTTP/1.1 with streaming bodies under versioned paths:

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -819,5 +820,74 @@ func TestSweepBesideWrites(t *testing.T) {
 		if _, err := getBytes(s, id); err != nil {
 			t.Errorf("%v: %v", id, err)
 		}
+	}
+}
+
+func TestScrub(t *testing.T) {
+	mem := vfs.NewMem()
+	s := openTest(t, mem, nil)
+	defer s.Close()
+	var ids []ShardID
+	for i := range 6 {
+		id := testID(60, uint32(i), uint16(i))
+		data := int64(500)
+		if i%2 == 0 {
+			data = 3 * int64(testGeometry.BlockSize)
+		}
+		if err := putBytes(s, id, makeShard(t, id, data)); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	// Damage two: a frame of a file shard, and the length of another.
+	f, err := mem.OpenReadWrite("/shards/"+ids[2].relPath(), vfs.WriteCategoryUnspecified)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteAt([]byte{0xff, 0xee}, erasure.FrameOffset(testGeometry, 2)+50)
+	f.Close()
+	f, err = mem.Create("/shards/"+ids[4].relPath(), vfs.WriteCategoryUnspecified)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close() // truncated to nothing
+	reported := map[ShardID]error{}
+	st, err := s.Scrub(context.Background(), func(id ShardID, err error) { reported[id] = err })
+	if err != nil || st.Shards != 6 || st.Corrupt != 2 || st.Failed != 0 {
+		t.Errorf("Scrub = %+v, %v", st, err)
+	}
+	for _, id := range []ShardID{ids[2], ids[4]} {
+		if err := reported[id]; !erasure.IsCorrupt(err) {
+			t.Errorf("%v reported %v, want corruption", id, err)
+		}
+	}
+	if len(reported) != 2 {
+		t.Errorf("reported %d shards, want 2", len(reported))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := s.Scrub(ctx, nil); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled Scrub: %v", err)
+	}
+}
+
+// TestRecordGolden pins the persisted record encoding (package doc): a change to
+// it breaks every existing store.
+func TestRecordGolden(t *testing.T) {
+	hdr := make([]byte, 64)
+	for i := range hdr {
+		hdr[i] = byte(i)
+	}
+	r := record{inline: false, size: 0x0102030405, created: time.Unix(0, 0x1122334455667788), header: hdr}
+	want, err := os.ReadFile("testdata/record-v1.hex")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprintf("%x\n", r.append(nil)); got != string(want) {
+		t.Errorf("record encoding changed:\n got %s\nwant %s", got, want)
+	}
+	dec, err := decodeRecord(r.append(nil))
+	if err != nil || dec.size != r.size || !dec.created.Equal(r.created) || dec.inline {
+		t.Errorf("decode = %+v, %v", dec, err)
 	}
 }

@@ -31,8 +31,11 @@ func (f *FSM) Check() error {
 		f.mu.RUnlock()
 		return ErrClosed
 	}
-	snap := f.h.db.NewSnapshot()
+	h := f.h
+	h.refs.Add(1) // a concurrent Restore must not close the database under the scan
+	snap := h.db.NewSnapshot()
 	f.mu.RUnlock()
+	defer h.unref()
 	defer snap.Close()
 	it, err := snap.NewIter(&pebble.IterOptions{LowerBound: []byte{pSingle}, UpperBound: []byte{pEnd}})
 	if err != nil {

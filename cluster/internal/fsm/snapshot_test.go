@@ -3,6 +3,7 @@ package fsm
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"slices"
 	"testing"
@@ -306,5 +307,54 @@ func TestCheckFindsDamage(t *testing.T) {
 				t.Errorf("Check = %v, want ErrInconsistent", err)
 			}
 		})
+	}
+}
+
+// TestReadsDuringRestoreAndApply runs readers concurrently with applies, snapshots and
+// restores: under -race this checks the locking, and every read sees a whole state.
+func TestReadsDuringRestoreAndApply(t *testing.T) {
+	src := newTester(t)
+	populate(src)
+	stream := snapshotBytes(t, src.f)
+	x := newTester(t)
+	populate(x)
+	stop := make(chan struct{})
+	errc := make(chan error, 1)
+	go func() {
+		defer close(errc)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			res, err := x.f.ListObjects("b", meta.ListObjectsOptions{Prefix: "dir/"})
+			if err == nil && len(res.Objects) < 19 {
+				err = fmt.Errorf("listing saw %d objects", len(res.Objects))
+			}
+			if err == nil {
+				err = x.f.Check()
+			}
+			if err != nil {
+				errc <- err
+				return
+			}
+		}
+	}()
+	for i := range 5 {
+		if err := x.f.Restore(io.NopCloser(bytes.NewReader(stream))); err != nil {
+			t.Fatal(err)
+		}
+		x.idx = x.f.AppliedIndex()
+		x.ok(&meta.CommitObject{Version: version("b", fmt.Sprintf("dir/new%d", i), id(0x60, byte(i)), 1, 1)})
+		s, err := x.f.Snapshot()
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Release()
+	}
+	close(stop)
+	if err := <-errc; err != nil {
+		t.Fatal(err)
 	}
 }

@@ -24,11 +24,13 @@ import (
 	"github.com/coffer-io/coffer/internal/pki"
 )
 
-// Timeouts used by every test cluster.
+// Raft timers of every test cluster (unless Options.Tune changes them): short enough
+// for fast elections, long enough that a loaded 2-core machine does not make the
+// leader step down.
 const (
-	HeartbeatTimeout   = 150 * time.Millisecond
-	ElectionTimeout    = 150 * time.Millisecond
-	LeaderLeaseTimeout = 100 * time.Millisecond
+	HeartbeatTimeout   = 300 * time.Millisecond
+	ElectionTimeout    = 300 * time.Millisecond
+	LeaderLeaseTimeout = 250 * time.Millisecond
 	// LeaderWait bounds WaitLeader.
 	LeaderWait = 15 * time.Second
 )

@@ -49,4 +49,14 @@ func (b *bufPool) get(n int) *[]byte {
 	return &buf
 }
 
-func (b *bufPool) put(v *[]byte) { b.p.Put(v) }
+// put returns a buffer; its bytes must not be used afterwards. Invariants builds
+// poison them so a use after put shows up as corruption in tests.
+func (b *bufPool) put(v *[]byte) {
+	if invariants {
+		buf := (*v)[:cap(*v)]
+		for i := range buf {
+			buf[i] = 0xdb
+		}
+	}
+	b.p.Put(v)
+}

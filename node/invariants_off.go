@@ -1,0 +1,6 @@
+//go:build !invariants
+
+package node
+
+// invariants enables expensive self-checks (make test builds with the tag).
+const invariants = false

@@ -229,7 +229,9 @@ type DeleteUser struct {
 // SetKeyRing replaces the master-key ring only if the current ring epoch equals
 // ExpectEpoch (0 for the first ring); the new epoch is ExpectEpoch+1 (Result.Epoch).
 // Retire lists versions the new ring retires: each must have a census count of zero
-// (else ErrKeyInUse). Fails with ErrConflict.
+// (else ErrKeyInUse), and from then on CommitObject, InitiateUpload and Rewrap refuse
+// DEKs sealed under them (ErrKeyRetired), so a retired version never gains a user.
+// Retirement is permanent. Fails with ErrConflict.
 type SetKeyRing struct {
 	ExpectEpoch uint64   `json:"expect"`
 	Sealed      []byte   `json:"sealed"`

@@ -181,7 +181,7 @@ func TestValidateRejects(t *testing.T) {
 }
 
 func TestResultErrorsSurviveEncoding(t *testing.T) {
-	for c := CodeBucketExists; c <= CodeInternal; c++ {
+	for c := CodeBucketExists; c <= codeMax; c++ {
 		sentinel := c.Sentinel()
 		if sentinel == nil {
 			t.Fatalf("code %d has no sentinel", c)

@@ -451,6 +451,10 @@ type KeyRing struct {
 	Active uint32 `json:"active"`
 	// Epoch counts ring updates; SetKeyRing compares it. Zero means no ring yet.
 	Epoch uint64 `json:"epoch"`
+	// Retired lists the versions retired so far, ascending. Set by the state machine
+	// from SetKeyRing.Retire; commands that would seal a DEK under one of them fail
+	// with ErrKeyRetired.
+	Retired []uint32 `json:"retired,omitempty"`
 }
 
 // CMK origins and states (DESIGN.md section 6.2).

@@ -27,6 +27,7 @@ var (
 	ErrMalformed          = errors.New("meta: malformed command")
 	ErrStale              = errors.New("meta: log entry already applied")
 	ErrInternal           = errors.New("meta: internal state machine error")
+	ErrKeyRetired         = errors.New("meta: master key version retired")
 )
 
 // Code is the stable numeric form of a result error. Values never change.
@@ -53,6 +54,9 @@ const (
 	CodeMalformed          Code = 16
 	CodeStale              Code = 17
 	CodeInternal           Code = 18
+	CodeKeyRetired         Code = 19
+
+	codeMax = CodeKeyRetired
 )
 
 var codeErrs = map[Code]error{
@@ -74,6 +78,7 @@ var codeErrs = map[Code]error{
 	CodeMalformed:          ErrMalformed,
 	CodeStale:              ErrStale,
 	CodeInternal:           ErrInternal,
+	CodeKeyRetired:         ErrKeyRetired,
 }
 
 // Sentinel returns the sentinel error of c, or nil for CodeOK and unknown codes.
@@ -85,8 +90,8 @@ func CodeOf(err error) Code {
 	if err == nil {
 		return CodeOK
 	}
-	for c := CodeBucketExists; c <= CodeInternal; c++ {
-		if errors.Is(err, codeErrs[c]) {
+	for c := CodeBucketExists; c <= codeMax; c++ {
+		if c != CodeInternal && errors.Is(err, codeErrs[c]) {
 			return c
 		}
 	}

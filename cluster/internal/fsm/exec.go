@@ -239,6 +239,9 @@ func execCommitObject(t *txn, c *meta.CommitObject) (*meta.Result, error) {
 	if err := checkPreconditions(cur, c.IfMatch, c.ExpectCurrent); err != nil {
 		return nil, err
 	}
+	if err := t.checkSealable(&v.SSE); err != nil {
+		return nil, err
+	}
 	res := &meta.Result{VersionID: v.VersionID}
 	if cur != nil {
 		if err := dropVersion(t, cur, meta.ReasonOverwritten); err != nil {
@@ -314,6 +317,9 @@ func execInitiateUpload(t *txn, c *meta.InitiateUpload) (*meta.Result, error) {
 	}
 	if old != nil {
 		return nil, fmt.Errorf("%w: upload id %s taken", meta.ErrConflict, u.UploadID)
+	}
+	if err := t.checkSealable(&u.SSE); err != nil {
+		return nil, err
 	}
 	if u.SSE.Mode.UsesMasterKey() {
 		if err := t.census(u.SSE.MasterKeyVersion, 1); err != nil {
@@ -556,7 +562,21 @@ func execSetKeyRing(t *txn, c *meta.SetKeyRing) (*meta.Result, error) {
 			return nil, fmt.Errorf("%w: version %d seals %d keys", meta.ErrKeyInUse, v, u64(b))
 		}
 	}
-	ring = meta.KeyRing{Sealed: c.Sealed, Active: c.Active, Epoch: c.ExpectEpoch + 1}
+	if slices.Contains(ring.Retired, c.Active) {
+		return nil, fmt.Errorf("%w: active version %d", meta.ErrKeyRetired, c.Active)
+	}
+	retired := slices.Clone(ring.Retired)
+	for _, v := range c.Retire {
+		if !slices.Contains(retired, v) {
+			retired = append(retired, v)
+		}
+	}
+	slices.Sort(retired)
+	if len(retired) == 0 {
+		retired = nil
+	}
+	t.local.retired = retired
+	ring = meta.KeyRing{Sealed: c.Sealed, Active: c.Active, Epoch: c.ExpectEpoch + 1, Retired: retired}
 	if err := t.putRecord(kRing, &ring); err != nil {
 		return nil, err
 	}
@@ -592,6 +612,9 @@ func execRewrap(t *txn, c *meta.Rewrap) (*meta.Result, error) {
 		}
 		if !sse.Mode.UsesMasterKey() || !bytes.Equal(sse.SealedDEK, it.OldSealedDEK) {
 			continue
+		}
+		if slices.Contains(t.local.retired, it.NewMasterKeyVersion) {
+			return nil, fmt.Errorf("%w: rewrap target version %d", meta.ErrKeyRetired, it.NewMasterKeyVersion)
 		}
 		kind := kindObject
 		if it.Upload {

@@ -426,6 +426,27 @@ func TestKeyRingAndRewrap(t *testing.T) {
 	}
 	x.ok(&meta.Rewrap{Items: []meta.RewrapItem{{Bucket: "b", Key: "k1", VersionID: id(1), OldSealedDEK: []byte("dek-\x01\x00"), NewSealedDEK: []byte("n"), NewMasterKeyVersion: 2}}})
 	x.ok(&meta.SetKeyRing{ExpectEpoch: 2, Sealed: []byte("ring3"), Active: 2, Retire: []uint32{1}})
+	// A retired version gains no users: commits, uploads and rewraps under it fail.
+	x.fail(&meta.CommitObject{Version: version("b", "late", id(0x31), 1, 1)}, meta.ErrKeyRetired)
+	x.fail(&meta.InitiateUpload{Upload: meta.Upload{UploadID: id(0x32), Bucket: "b", Key: "late", SSE: meta.SSE{Mode: meta.ModeNone, SealedDEK: []byte("d"), MasterKeyVersion: 1}}}, meta.ErrKeyRetired)
+	x.fail(&meta.Rewrap{Items: []meta.RewrapItem{{Bucket: "b", Key: "k3", VersionID: id(3), OldSealedDEK: []byte("new-dek-\x03\x00"), NewSealedDEK: []byte("z"), NewMasterKeyVersion: 1}}}, meta.ErrKeyRetired)
+	x.fail(&meta.SetKeyRing{ExpectEpoch: 3, Sealed: []byte("ring4"), Active: 1}, meta.ErrKeyRetired)
+	kmsLate := version("b", "late", id(0x33), 1, 1)
+	kmsLate.SSE = meta.SSE{Mode: meta.ModeSSEKMS, SealedDEK: []byte("x"), CMKID: "cmk", MasterKeyVersion: 1}
+	x.ok(&meta.CommitObject{Version: kmsLate}) // not sealed by the ring: unaffected
+	x.fail(&meta.SetKeyRing{ExpectEpoch: 3, Sealed: []byte("ring4"), Active: 3, Retire: []uint32{2}}, meta.ErrKeyInUse)
+	ring, _ = x.f.KeyRing()
+	if !slices.Equal(ring.Retired, []uint32{1}) {
+		t.Errorf("retired %v", ring.Retired)
+	}
+	// Retirement survives a restart.
+	x.f.Close()
+	f, err := Open(Config{Dir: "/fsm", FS: x.fs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x.f = f
+	x.fail(&meta.CommitObject{Version: version("b", "later", id(0x34), 1, 1)}, meta.ErrKeyRetired)
 	if err := x.f.Check(); err != nil {
 		t.Error(err)
 	}

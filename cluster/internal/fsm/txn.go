@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/cockroachdb/pebble/v2"
 
@@ -31,6 +32,17 @@ type counters struct {
 	stats meta.Stats
 	gcSeq uint64 // last garbage sequence number handed out
 	dirty bool   // changed since last written to a batch
+	// retired mirrors KeyRing.Retired (persisted with the ring, not by write). It is
+	// replaced, never modified in place, so copies of counters may share it.
+	retired []uint32
+}
+
+// checkSealable fails with meta.ErrKeyRetired if sse seals under a retired version.
+func (t *txn) checkSealable(sse *meta.SSE) error {
+	if sse.Mode.UsesMasterKey() && slices.Contains(t.local.retired, sse.MasterKeyVersion) {
+		return fmt.Errorf("%w: version %d", meta.ErrKeyRetired, sse.MasterKeyVersion)
+	}
+	return nil
 }
 
 type staged struct {
@@ -213,6 +225,11 @@ func readCounters(db *pebble.DB) (counters, error) {
 		return c, fmt.Errorf("%w: garbage sequence of %d bytes", ErrCorrupt, len(b))
 	}
 	c.gcSeq = u64(b)
+	var ring meta.KeyRing
+	if _, err := getRecord(db, kRing, &ring); err != nil {
+		return c, err
+	}
+	c.retired = ring.Retired
 	return c, nil
 }
 

@@ -2,8 +2,9 @@ package gateway
 
 import (
 	"bytes"
+	"crypto/aes"
+	"crypto/cipher"
 	"encoding/xml"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -24,7 +25,8 @@ import (
 // sizes follow from it), but a form's file part has no length of its own: the
 // request's Content-Length also counts the other fields and the multipart framing.
 // So the file part is spooled first: up to postSpoolMemoryBytes in memory, the rest
-// in an unlinked temporary file under os.TempDir, never more than the smallest
+// in an unlinked temporary file under os.TempDir, encrypted under a key that
+// lives only in memory for this request (see spool), never more than the smallest
 // content-length-range maximum of the policy plus one byte, and never more than
 // postFileBytesMax plus one byte. Only then is the policy's content-length-range
 // checked and the object stored and committed; an upload outside the range
@@ -106,9 +108,9 @@ func (s *Server) postObject(w http.ResponseWriter, q *request) error {
 		return err
 	}
 
-	sp := newSpool(postSpoolMemoryBytes, func() (*os.File, error) { return os.CreateTemp("", "coffer-post-*") })
+	sp := newSpool(postSpoolMemoryBytes, s.cfg.Rand, func() (*os.File, error) { return os.CreateTemp("", "coffer-post-*") })
 	defer sp.Close()
-	size, err := sp.fill(file, limit)
+	size, err := sp.fill(file, limit, q.r.ContentLength)
 	if err != nil {
 		return err
 	}
@@ -405,28 +407,45 @@ func policySizeMax(p *auth.Policy) int64 {
 // spool holds one file part so that its size is known before it is stored: the
 // first memMax bytes in memory, the rest in a temporary file that is unlinked as
 // soon as it is created (or at Close where the platform cannot unlink open files).
-// A spool belongs to one request.
+// Plaintext never reaches the disk (DESIGN.md section 3, step 2): the file holds
+// the bytes under AES-256-CTR with a key drawn for this spool alone and kept only
+// in memory, so the file is unreadable once the spool is gone. The file is local
+// and short-lived; confidentiality is what matters, integrity is not needed (the
+// pipeline hashes what it reads back).
+// A spool belongs to one request and one goroutine.
 type spool struct {
 	memMax  int
 	newTemp func() (*os.File, error)
+	rand    io.Reader
 	mem     bytes.Buffer
 	file    *os.File
 	remove  string // temporary file name still to remove at Close
 	size    int64
+	block   cipher.Block
+	iv      [aes.BlockSize]byte
 }
 
-func newSpool(memMax int, newTemp func() (*os.File, error)) *spool {
-	return &spool{memMax: memMax, newTemp: newTemp}
+// spoolCopyBytes is the buffer of the encrypting copy to the temporary file.
+const spoolCopyBytes = 64 << 10
+
+func newSpool(memMax int, rand io.Reader, newTemp func() (*os.File, error)) *spool {
+	return &spool{memMax: memMax, rand: rand, newTemp: newTemp}
 }
 
 // fill reads r to its end, keeping at most limit+1 bytes, and returns how many it
 // kept: a result above limit means r holds more than limit bytes (the rest is left
-// unread). A read error is IncompleteBody; a temporary-file error is internal.
-func (sp *spool) fill(r io.Reader, limit int64) (int64, error) {
+// unread). hint, when positive, is an upper bound of r's length (the request's
+// Content-Length) that sizes the memory buffer in one allocation. A read error is
+// IncompleteBody; a temporary-file error is internal.
+func (sp *spool) fill(r io.Reader, limit, hint int64) (int64, error) {
 	if limit < 0 {
 		limit = 0
 	}
 	total := limit + 1
+	if hint > 0 {
+		// MinRead of slack: ReadFrom grows a full buffer before it can see EOF.
+		sp.mem.Grow(int(min(hint, total, int64(sp.memMax)+1)) + bytes.MinRead)
+	}
 	n, err := sp.mem.ReadFrom(io.LimitReader(r, min(total, int64(sp.memMax)+1)))
 	sp.size = n
 	if err != nil {
@@ -435,32 +454,54 @@ func (sp *spool) fill(r io.Reader, limit int64) (int64, error) {
 	if n <= int64(sp.memMax) || n == total {
 		return n, nil
 	}
+	var key [32]byte
+	if _, err := io.ReadFull(sp.rand, key[:]); err != nil {
+		return 0, fmt.Errorf("gateway: post spool key: %w", err)
+	}
+	if _, err := io.ReadFull(sp.rand, sp.iv[:]); err != nil {
+		return 0, fmt.Errorf("gateway: post spool key: %w", err)
+	}
+	if sp.block, err = aes.NewCipher(key[:]); err != nil {
+		return 0, fmt.Errorf("gateway: post spool key: %w", err)
+	}
 	if sp.file, err = sp.newTemp(); err != nil {
 		return 0, fmt.Errorf("gateway: post spool: %w", err)
 	}
 	if err := os.Remove(sp.file.Name()); err != nil {
 		sp.remove = sp.file.Name()
 	}
-	if _, err := sp.file.Write(sp.mem.Bytes()); err != nil {
+	stream := cipher.NewCTR(sp.block, sp.iv[:])
+	// The in-memory head goes first, encrypted in place.
+	head := sp.mem.Bytes()
+	stream.XORKeyStream(head, head)
+	if _, err := sp.file.Write(head); err != nil {
 		return 0, fmt.Errorf("gateway: post spool: %w", err)
 	}
 	sp.mem = bytes.Buffer{}
-	m, err := io.Copy(sp.file, io.LimitReader(r, total-n))
-	sp.size += m
-	if err != nil {
-		var pe *os.PathError
-		if errors.As(err, &pe) {
-			return 0, fmt.Errorf("gateway: post spool: %w", err)
+	buf := make([]byte, spoolCopyBytes)
+	rest := io.LimitReader(r, total-n)
+	for {
+		k, rerr := rest.Read(buf)
+		if k > 0 {
+			stream.XORKeyStream(buf[:k], buf[:k])
+			if _, err := sp.file.Write(buf[:k]); err != nil {
+				return 0, fmt.Errorf("gateway: post spool: %w", err)
+			}
+			sp.size += int64(k)
 		}
-		return 0, wire.Wrap(wire.ErrIncompleteBody, err)
+		if rerr == io.EOF {
+			return sp.size, nil
+		}
+		if rerr != nil {
+			return 0, wire.Wrap(wire.ErrIncompleteBody, rerr)
+		}
 	}
-	return sp.size, nil
 }
 
-// reader returns the spooled bytes from the start.
+// reader returns the spooled bytes from the start, decrypted.
 func (sp *spool) reader() io.Reader {
 	if sp.file != nil {
-		return io.NewSectionReader(sp.file, 0, sp.size)
+		return cipher.StreamReader{S: cipher.NewCTR(sp.block, sp.iv[:]), R: io.NewSectionReader(sp.file, 0, sp.size)}
 	}
 	return bytes.NewReader(sp.mem.Bytes())
 }

@@ -25,7 +25,9 @@ type Config struct {
 	Dir string
 	// FS is the filesystem; default vfs.Default. Tests use vfs.NewMem().
 	FS vfs.FS
-	// Logger receives Pebble's messages; default discards Info and keeps nothing.
+	// Logger receives Pebble's messages. The default discards Infof and Errorf and
+	// panics on Fatalf (Pebble calls it for unrecoverable faults such as a failed WAL
+	// write and requires that it not return). Pass a real logger in production.
 	Logger pebble.Logger
 	// CacheBytes is the Pebble block cache size in bytes; default DefaultCacheBytes.
 	CacheBytes int64

@@ -20,8 +20,9 @@ const (
 
 // Config configures Open. The zero value plus Dir is valid.
 type Config struct {
-	// Dir is the directory holding the state machine's database generations and the
-	// CURRENT file. Required.
+	// Dir is the directory holding the state machine's database generations (db-N)
+	// and the CURRENT file. Required. The FSM owns it: Open deletes db-* entries that
+	// CURRENT does not name.
 	Dir string
 	// FS is the filesystem; default vfs.Default. Tests use vfs.NewMem().
 	FS vfs.FS

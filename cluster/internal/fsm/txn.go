@@ -54,6 +54,14 @@ func newTxn(b *pebble.Batch, index uint64, ctr *counters) *txn {
 	return &txn{b: b, index: index, writes: make(map[string]staged, 8), ctr: ctr, local: *ctr}
 }
 
+// reset readies t for the next command of the same batch, reusing its map and slice.
+func (t *txn) reset(index uint64) {
+	clear(t.writes)
+	clear(t.order)
+	t.order = t.order[:0]
+	t.index, t.local = index, *t.ctr
+}
+
 // get returns a copy of the value at k, or found=false.
 func (t *txn) get(k []byte) ([]byte, bool, error) {
 	if w, ok := t.writes[string(k)]; ok {

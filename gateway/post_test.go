@@ -118,12 +118,18 @@ func multipartForm(t *testing.T, fields []field, filename string, file []byte) (
 // postForm sends a form to bucket's virtual host without following redirects.
 func postForm(t *testing.T, c *gatewaytest.Cluster, bucket string, fields []field, filename string, file []byte) *http.Response {
 	t.Helper()
+	return postFormTo(t, c, c.Host(bucket), "/", fields, filename, file)
+}
+
+// postFormTo sends a form to path on host (path-style when host is the service).
+func postFormTo(t *testing.T, c *gatewaytest.Cluster, host, path string, fields []field, filename string, file []byte) *http.Response {
+	t.Helper()
 	body, ct := multipartForm(t, fields, filename, file)
-	req, err := http.NewRequest(http.MethodPost, c.URL+"/", body)
+	req, err := http.NewRequest(http.MethodPost, c.URL+path, body)
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Host = c.Host(bucket)
+	req.Host = host
 	req.Header.Set("Content-Type", ct)
 	hc := c.HTTPClient()
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
@@ -285,6 +291,22 @@ func TestPostObject(t *testing.T) {
 			t.Fatalf("status %d, want 200", resp.StatusCode)
 		}
 		wantObject(t, cl, "plain", nil)
+	})
+
+	t.Run("PathStyleForbidOverwrite", func(t *testing.T) {
+		service := strings.TrimPrefix(c.URL, "http://")
+		doc := policyDoc(t, soon)
+		fields := append([]field{{"key", "path/style"}, {"x-cos-forbid-overwrite", "true"}}, cosSigned(doc, gatewaytest.SecretKey)...)
+		resp := postFormTo(t, c, service, "/"+bucket, fields, "x", []byte("first"))
+		if resp.StatusCode != http.StatusNoContent {
+			wantPostError(t, resp, 204, "")
+		}
+		if got, want := resp.Header.Get("Location"), c.URL+"/"+bucket+"/path/style"; got != want {
+			t.Errorf("Location %q, want %q", got, want)
+		}
+		resp = postFormTo(t, c, service, "/"+bucket, fields, "x", []byte("second"))
+		wantPostError(t, resp, http.StatusPreconditionFailed, "PreconditionFailed")
+		wantObject(t, cl, "path/style", []byte("first"))
 	})
 
 	t.Run("SSE", func(t *testing.T) {

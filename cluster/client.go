@@ -26,6 +26,11 @@ type backend interface {
 	// one, otherwise remotely with args marshalled and the result unmarshalled into
 	// out.
 	read(ctx context.Context, name string, opts ReadOptions, local func(machine) error, args, out any) error
+	// status describes the group as one voter sees it.
+	status(ctx context.Context) (Status, error)
+	// join adds a voter and remove removes a server, through the leader.
+	join(ctx context.Context, p Peer) error
+	remove(ctx context.Context, id string) error
 	close() error
 }
 
@@ -70,7 +75,10 @@ func (b nodeBackend) read(ctx context.Context, name string, opts ReadOptions, lo
 	return b.n.read(ctx, name, opts, local, args, out)
 }
 
-func (b nodeBackend) close() error { return nil }
+func (b nodeBackend) status(context.Context) (Status, error)      { return b.n.Status() }
+func (b nodeBackend) join(ctx context.Context, p Peer) error      { return b.n.Join(ctx, p) }
+func (b nodeBackend) remove(ctx context.Context, id string) error { return b.n.Remove(ctx, id) }
+func (b nodeBackend) close() error                                { return nil }
 
 // ClientConfig configures a remote Client.
 type ClientConfig struct {
@@ -263,6 +271,36 @@ func (r *remote) read(ctx context.Context, name string, opts ReadOptions, _ func
 	return nil
 }
 
+func (r *remote) status(ctx context.Context) (Status, error) {
+	var st Status
+	b, err := r.do(ctx, "status", nil, true)
+	if err != nil {
+		return st, err
+	}
+	if err := json.Unmarshal(b, &st); err != nil {
+		return st, fmt.Errorf("cluster: decode status: %w", err)
+	}
+	return st, nil
+}
+
+func (r *remote) join(ctx context.Context, p Peer) error {
+	b, err := json.Marshal(p)
+	if err != nil {
+		return err
+	}
+	_, err = r.do(ctx, "join", b, false)
+	return err
+}
+
+func (r *remote) remove(ctx context.Context, id string) error {
+	b, err := json.Marshal(map[string]string{"id": id})
+	if err != nil {
+		return err
+	}
+	_, err = r.do(ctx, "remove", b, false)
+	return err
+}
+
 func (r *remote) close() error {
 	r.once.Do(func() {
 		r.mu.Lock()
@@ -327,6 +365,27 @@ func clientRead[A, R any](ctx context.Context, c *Client, op readOp[A, R], a A, 
 		return err
 	}, a, &out)
 	return out, err
+}
+
+// Status describes the metadata group as one voter sees it (voters, leader, term,
+// indexes); for a remote client, the first reachable voter.
+func (c *Client) Status(ctx context.Context) (Status, error) { return c.b.status(ctx) }
+
+// AddVoter adds a meta voter to the group through the leader (idempotent for a voter
+// already present at the same address).
+func (c *Client) AddVoter(ctx context.Context, p Peer) error {
+	if err := validID(p.ID); err != nil || p.Addr == "" {
+		return fmt.Errorf("%w: a voter needs a valid id and address", ErrBadRequest)
+	}
+	return c.b.join(ctx, p)
+}
+
+// RemoveServer removes a server from the group through the leader.
+func (c *Client) RemoveServer(ctx context.Context, id string) error {
+	if err := validID(id); err != nil {
+		return fmt.Errorf("%w: %w", ErrBadRequest, err)
+	}
+	return c.b.remove(ctx, id)
 }
 
 // CreateBucket creates b. Fails with meta.ErrBucketExists.

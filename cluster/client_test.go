@@ -146,9 +146,24 @@ func TestClientOperations(t *testing.T) {
 	if l, err := local.Layout(ctx, cluster.ReadOptions{}); err != nil || len(l.Nodes) != 1 {
 		t.Errorf("Layout = %+v, %v", l, err)
 	}
-	st, err := remote.Stats(ctx, cluster.ReadOptions{})
-	if err != nil || st.Objects != 8 || st.Buckets != 2 {
-		t.Errorf("Stats = %+v, %v; want 8 objects in 2 buckets", st, err)
+	stats, err := remote.Stats(ctx, cluster.ReadOptions{})
+	if err != nil || stats.Objects != 8 || stats.Buckets != 2 {
+		t.Errorf("Stats = %+v, %v; want 8 objects in 2 buckets", stats, err)
+	}
+	// Membership through the network client.
+	st, err := remote.Status(ctx)
+	if err != nil || len(st.Voters) != 3 || st.LeaderAddr == "" {
+		t.Fatalf("Status = %+v, %v", st, err)
+	}
+	fi := c.Follower()
+	if err := remote.RemoveServer(ctx, c.Config(fi).ID); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := c.Leader().Client().Status(ctx); err != nil || len(st.Voters) != 2 {
+		t.Errorf("after RemoveServer: %+v, %v", st.Voters, err)
+	}
+	if err := remote.AddVoter(ctx, cluster.Peer{ID: "bad id"}); !errors.Is(err, cluster.ErrBadRequest) {
+		t.Errorf("AddVoter(bad): %v", err)
 	}
 	// An invalid command never leaves the client.
 	if err := remote.CreateBucket(ctx, meta.Bucket{Name: "Bad_Name"}); !errors.Is(err, meta.ErrInvalidArgument) {

@@ -26,12 +26,10 @@ var (
 	// ErrProtocol is returned by Client when the peer speaks another protocol version
 	// or answers something this package does not understand.
 	ErrProtocol = errors.New("node: protocol error")
+	// ErrIndexCorrupt is returned when a record in the node's own index fails its
+	// checksum or does not parse.
+	ErrIndexCorrupt = errors.New("node: index record corrupt")
+	// ErrIndexFailed is returned after Pebble reported a fatal error (a failed WAL
+	// write or sync). The store is read-only from then on; reopen it to recover.
+	ErrIndexFailed = errors.New("node: index failed")
 )
-
-// ErrIndexCorrupt is returned when a record in the node's own index fails its
-// checksum or does not parse.
-var ErrIndexCorrupt = errors.New("node: index record corrupt")
-
-// ErrIndexFailed is returned after Pebble reported a fatal error (a failed WAL write
-// or sync). The store is read-only from then on; reopen it to recover.
-var ErrIndexFailed = errors.New("node: index failed")

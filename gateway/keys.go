@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/coffer-io/coffer/cluster/meta"
+	"github.com/coffer-io/coffer/gateway/internal/wire"
 	"github.com/coffer-io/coffer/sse"
 )
 
@@ -182,7 +183,7 @@ func (s *Server) newDataKey(ctx context.Context, bucket, key string, vid meta.ID
 	case mode == meta.ModeSSEC:
 		if ck == nil {
 			// A caller that took the mode from writeMode, not objectSSE.
-			return dataKey{}, errors.New("gateway: SSE-C data key without a customer key")
+			return dataKey{}, wire.Errorf(wire.ErrNotImplemented, "SSE-C is not available for this operation")
 		}
 		rec.Mode = mode
 		kek, rec.CustomerSalt, rec.CustomerHMAC, err = s.customerKEK(ck)

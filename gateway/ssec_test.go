@@ -389,18 +389,24 @@ func TestSSECObjects(t *testing.T) {
 	})
 }
 
-// tlsClient is a COS SDK client for bucket on a TLS server in front of c's gateway.
-func tlsClient(t *testing.T, c *gatewaytest.Cluster, bucket string) (*cos.Client, *httptest.Server) {
+// tlsServer serves c's gateway over TLS (with its own test certificate).
+func tlsServer(t *testing.T, c *gatewaytest.Cluster) *httptest.Server {
 	t.Helper()
 	ts := httptest.NewTLSServer(c.Gateway)
 	t.Cleanup(ts.Close)
+	return ts
+}
+
+// tlsClient is a COS SDK client for bucket on a TLS server in front of c's gateway.
+func tlsClient(t *testing.T, c *gatewaytest.Cluster, bucket string) *cos.Client {
+	t.Helper()
+	ts := tlsServer(t, c)
 	u, _ := url.Parse(ts.URL)
-	tr := ts.Client().Transport
 	cl := cos.NewClient(&cos.BaseURL{BucketURL: u, ServiceURL: u}, &http.Client{
-		Transport: &cos.AuthorizationTransport{SecretID: gatewaytest.AccessKey, SecretKey: gatewaytest.SecretKey, Transport: tr},
+		Transport: &cos.AuthorizationTransport{SecretID: gatewaytest.AccessKey, SecretKey: gatewaytest.SecretKey, Transport: ts.Client().Transport},
 	})
 	cl.Host = bucket + "." + gatewaytest.Domain + ":" + u.Port()
-	return cl, ts
+	return cl
 }
 
 func TestSSECOverHTTP(t *testing.T) {
@@ -421,7 +427,7 @@ func TestSSECOverHTTP(t *testing.T) {
 	}
 
 	// The same gateway behind TLS takes SSE-C.
-	tcl, _ := tlsClient(t, c, bucket)
+	tcl := tlsClient(t, c, bucket)
 	if _, err := tcl.Object.Put(ctx, "y", strings.NewReader("secret data"), &cos.ObjectPutOptions{ObjectPutHeaderOptions: k.put()}); err != nil {
 		t.Fatalf("SSE-C put over TLS: %v", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,6 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	cos "github.com/tencentyun/cos-go-sdk-v5"
+
+	"github.com/coffer-io/coffer/gateway/gatewaytest"
 )
 
 // partMin is the smallest part the gateway accepts before the last one (1 MiB,
@@ -328,6 +331,101 @@ func TestMultipart(t *testing.T) {
 			}
 		}
 	})
+	t.Run("CompleteVariants", func(t *testing.T) {
+		const k = "variants/odd key+&?.bin"
+		up, _, err := cl.Object.InitiateMultipartUpload(e.ctx, k, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		first, a, b := randomBytes(partMin), randomBytes(partMin), []byte("tail")
+		// Re-uploading a part number replaces the part.
+		for _, p := range []struct {
+			n    int
+			data []byte
+		}{{1, first}, {1, a}, {2, b}} {
+			if _, err := cl.Object.UploadPart(e.ctx, k, up.UploadID, p.n, bytes.NewReader(p.data), nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		lp, _, err := cl.Object.ListParts(e.ctx, k, up.UploadID, &cos.ObjectListPartsOptions{EncodingType: "url"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if unescape(t, lp.Key) != k || len(lp.Parts) != 2 || lp.Parts[0].ETag != etag(a) {
+			t.Errorf("ListParts with encoding-type=url: key %q, parts %+v", lp.Key, lp.Parts)
+		}
+		_, _, err = cl.Object.ListParts(e.ctx, k, up.UploadID, &cos.ObjectListPartsOptions{EncodingType: "gzip"})
+		wantCOSErr(t, "ListParts encoding-type=gzip", err, 400, "InvalidArgument")
+		// A part without Content-Length.
+		_, err = cl.Object.UploadPart(e.ctx, k, up.UploadID, 3, io.MultiReader(bytes.NewReader(b)), nil)
+		wantCOSErr(t, "chunked Upload Part", err, 411, "MissingContentLength")
+		// Malformed bodies, duplicate part numbers.
+		for _, body := range []string{"<CompleteMultipartUpload><Part>", "<CompleteMultipartUpload></CompleteMultipartUpload>"} {
+			resp, rb := e.signed(t, "POST", bucket, "/"+url.PathEscape(k)+"?uploadId="+up.UploadID, nil, []byte(body), gatewaytest.AccessKey, gatewaytest.SecretKey, nil, nil)
+			if er := parseError(t, rb); resp.StatusCode != 400 || er.Code != "MalformedXML" {
+				t.Errorf("Complete with %q: %d %s", body, resp.StatusCode, er.Code)
+			}
+		}
+		_, _, err = cl.Object.CompleteMultipartUpload(e.ctx, k, up.UploadID, &cos.CompleteMultipartUploadOptions{
+			Parts: []cos.Object{{PartNumber: 1, ETag: etag(a)}, {PartNumber: 1, ETag: etag(a)}},
+		})
+		wantCOSErr(t, "duplicate part numbers", err, 400, "InvalidPartOrder")
+		// The replaced part's ETag is no longer valid.
+		_, _, err = cl.Object.CompleteMultipartUpload(e.ctx, k, up.UploadID, &cos.CompleteMultipartUploadOptions{
+			Parts: []cos.Object{{PartNumber: 1, ETag: etag(first)}, {PartNumber: 2, ETag: etag(b)}},
+		})
+		wantCOSErr(t, "replaced part's ETag", err, 400, "InvalidPart")
+		// Unquoted ETags are accepted (S3 clients send either form).
+		res, resp, err := cl.Object.CompleteMultipartUpload(e.ctx, k, up.UploadID, &cos.CompleteMultipartUploadOptions{
+			Parts: []cos.Object{{PartNumber: 1, ETag: md5hex(a)}, {PartNumber: 2, ETag: md5hex(b)}},
+		})
+		if err != nil {
+			t.Fatalf("complete with unquoted ETags: %v", err)
+		}
+		if res.ETag != multipartETag(a, b) || resp.Header.Get("x-cos-hash-crc64ecma") != crc(slices.Concat(a, b)) {
+			t.Errorf("ETag %s CRC %s", res.ETag, resp.Header.Get("x-cos-hash-crc64ecma"))
+		}
+		// x-cos-forbid-overwrite on Complete over an existing key.
+		up2, _, err := cl.Object.InitiateMultipartUpload(e.ctx, k, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := cl.Object.UploadPart(e.ctx, k, up2.UploadID, 1, bytes.NewReader(b), nil); err != nil {
+			t.Fatal(err)
+		}
+		_, _, err = cl.Object.CompleteMultipartUpload(e.ctx, k, up2.UploadID, &cos.CompleteMultipartUploadOptions{
+			Parts: []cos.Object{{PartNumber: 1, ETag: etag(b)}}, XOptionHeader: hdr("x-cos-forbid-overwrite", "true"),
+		})
+		if s, code := cosErr(t, err); !(s == 409 && code == "FileAlreadyExists") && !(s == 412 && code == "PreconditionFailed") {
+			t.Errorf("Complete with forbid-overwrite over an existing key: %d %q (%v)", s, code, err)
+		}
+		if got := e.get(t, cl, k); !bytes.Equal(got, slices.Concat(a, b)) {
+			t.Errorf("object changed by a refused Complete: %d bytes", len(got))
+		}
+		cl.Object.AbortMultipartUpload(e.ctx, k, up2.UploadID)
+	})
+	t.Run("UploadPartCopyWhole", func(t *testing.T) {
+		const k = "partcopy/whole"
+		up, _, err := cl.Object.InitiateMultipartUpload(e.ctx, k, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, _, err := cl.Object.CopyPart(e.ctx, k, up.UploadID, 1, srcURL, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.ETag != etag(source) {
+			t.Errorf("whole-source part ETag %s, want %s", res.ETag, etag(source))
+		}
+		if _, _, err := cl.Object.CompleteMultipartUpload(e.ctx, k, up.UploadID, &cos.CompleteMultipartUploadOptions{
+			Parts: []cos.Object{{PartNumber: 1, ETag: res.ETag}},
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if got := e.get(t, cl, k); !bytes.Equal(got, source) {
+			t.Errorf("copied object differs")
+		}
+	})
 	t.Run("SDKUpload", func(t *testing.T) {
 		// The high-level Upload checks Complete's whole-object CRC-64 against the file.
 		data := randomBytes(2*partMin + 4321)
@@ -335,11 +433,26 @@ func TestMultipart(t *testing.T) {
 		if err := os.WriteFile(path, data, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		if _, _, err := cl.Object.Upload(e.ctx, "sdk/upload.bin", path, &cos.MultiUploadOptions{PartSize: 1, ThreadPoolSize: 2}); err != nil {
+		// Upload sends the initiate options' x-* headers on Complete as well
+		// (cos-api.md 6.2): Complete must accept them.
+		opt := &cos.MultiUploadOptions{PartSize: 1, ThreadPoolSize: 2, OptIni: &cos.InitiateMultipartUploadOptions{
+			ACLHeaderOptions:       &cos.ACLHeaderOptions{XCosACL: "private"},
+			ObjectPutHeaderOptions: &cos.ObjectPutHeaderOptions{ContentType: "application/x-upload", XCosMetaXXX: hdr("x-cos-meta-via", "upload")},
+		}}
+		if _, _, err := cl.Object.Upload(e.ctx, "sdk/upload.bin", path, opt); err != nil {
 			t.Fatalf("Upload: %v", err)
 		}
-		if got := e.get(t, cl, "sdk/upload.bin"); !bytes.Equal(got, data) {
+		resp, err := cl.Object.Get(e.ctx, "sdk/upload.bin", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !bytes.Equal(got, data) {
 			t.Errorf("uploaded object differs")
+		}
+		if resp.Header.Get("x-cos-meta-via") != "upload" || resp.Header.Get("Content-Type") != "application/x-upload" {
+			t.Errorf("Upload metadata: %q %q", resp.Header.Get("x-cos-meta-via"), resp.Header.Get("Content-Type"))
 		}
 	})
 	t.Run("S3", func(t *testing.T) {

@@ -17,6 +17,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -225,6 +226,8 @@ func TestPostObject(t *testing.T) {
 
 	t.Run("S3Status201", func(t *testing.T) {
 		data := randomBytes(1<<20 + 12345) // beyond the in-memory spool
+		spoolDir := t.TempDir()
+		t.Setenv("TMPDIR", spoolDir)
 		cred, date := s3Credential()
 		doc := policyDoc(t, soon,
 			map[string]string{"bucket": bucket},
@@ -258,6 +261,9 @@ func TestPostObject(t *testing.T) {
 		get := wantObject(t, cl, "s3/big.bin", data)
 		if get.Header.Get("x-cos-meta-kind") != "s3" {
 			t.Errorf("metadata: %v", get.Header)
+		}
+		if left, _ := os.ReadDir(spoolDir); len(left) != 0 {
+			t.Errorf("spool files left behind: %v", left)
 		}
 	})
 
@@ -336,7 +342,7 @@ func TestPostObject(t *testing.T) {
 	}{
 		{name: "Expired", key: "expired", doc: policyDoc(t, time.Now().Add(-time.Minute)),
 			status: 403, code: "AccessDenied"},
-		{name: "WrongBucket", key: "wrong-bucket", doc: policyDoc(t, soon, map[string]string{"bucket": "other-1250000000"}),
+		{name: "WrongBucket", key: "wrong-bucket", file: make([]byte, 3<<20), doc: policyDoc(t, soon, map[string]string{"bucket": "other-1250000000"}),
 			status: 403, code: "AccessDenied"},
 		{name: "KeyPrefix", key: "elsewhere/a", doc: policyDoc(t, soon, []any{"starts-with", "$key", "uploads/"}),
 			status: 403, code: "AccessDenied"},

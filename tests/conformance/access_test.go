@@ -189,6 +189,20 @@ func TestACL(t *testing.T) {
 			}
 		})
 	}
+	t.Run("AnonymousList", func(t *testing.T) {
+		// S3 semantics (cos-api.md 5.11, inferred for COS): READ on the bucket lists.
+		res, _, err := e.anon(public).Bucket.Get(e.ctx, nil)
+		if err != nil {
+			t.Fatalf("anonymous list of a public-read bucket: %v", err)
+		}
+		if len(res.Contents) != 2 {
+			t.Errorf("anonymous list: %d objects, want 2", len(res.Contents))
+		}
+		_, _, err = e.anon(private).Bucket.Get(e.ctx, nil)
+		wantCOSErr(t, "anonymous list of a private bucket", err, 403, "AccessDenied")
+		_, _, err = e.anon(private).Bucket.GetACL(e.ctx)
+		wantCOSErr(t, "anonymous GET ?acl", err, 403, "AccessDenied")
+	})
 	t.Run("AnonymousOverridesNeedSignature", func(t *testing.T) {
 		_, err := e.anon(private).Object.Get(e.ctx, "public-at-put", &cos.ObjectGetOptions{ResponseContentType: "text/html"})
 		wantCOSErr(t, "anonymous GET with response-content-type", err, 403, "AccessDenied")

@@ -164,6 +164,20 @@ func TestCopy(t *testing.T) {
 		_, _, err = cl.Object.Copy(e.ctx, "x", e.c.Host("nobucket-1250000000")+"/k", nil)
 		wantCOSErr(t, "copy from a missing bucket", err, 404, "NoSuchBucket")
 	})
+	t.Run("SourceForms", func(t *testing.T) {
+		// "/bucket/key" (S3 form) is accepted as well as the COS host form.
+		if _, _, err := cl.Object.Copy(e.ctx, "dst/pathform", "/"+bucket+"/"+src, nil); err != nil {
+			t.Fatalf("copy with a /bucket/key source: %v", err)
+		}
+		checkCopy(t, cl, "dst/pathform", nil)
+		// The COS region host form names the same bucket.
+		if _, _, err := cl.Object.Copy(e.ctx, "dst/regionform", bucket+".cos.ap-guangzhou.myqcloud.com/"+src, nil); err != nil {
+			t.Fatalf("copy with a myqcloud.com source: %v", err)
+		}
+		checkCopy(t, cl, "dst/regionform", nil)
+		_, _, err := cl.Object.Copy(e.ctx, "dst/version", srcURL+"?versionId=bogus", nil)
+		wantCOSErr(t, "copy of an unknown source version", err, 404, "NoSuchVersion")
+	})
 	t.Run("BadDirective", func(t *testing.T) {
 		_, _, err := cl.Object.Copy(e.ctx, "x", srcURL, &cos.ObjectCopyOptions{
 			ObjectCopyHeaderOptions: &cos.ObjectCopyHeaderOptions{XCosMetadataDirective: "Sideways"},

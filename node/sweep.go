@@ -110,9 +110,16 @@ type Sweeper struct {
 	wg     sync.WaitGroup
 }
 
-// StartSweeper runs Sweep every interval until Stop. Each run's result goes to
-// report (which may be nil); report runs on the sweeper goroutine.
+// DefaultSweepInterval is the sweeper period used for a non-positive interval.
+const DefaultSweepInterval = 10 * time.Minute
+
+// StartSweeper runs Sweep every interval (DefaultSweepInterval if ≤ 0) until Stop.
+// Each run's result goes to report (which may be nil); report runs on the sweeper
+// goroutine.
 func (s *Store) StartSweeper(committed Committed, interval time.Duration, report func(SweepStats, error)) *Sweeper {
+	if interval <= 0 {
+		interval = DefaultSweepInterval
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	sw := &Sweeper{cancel: cancel}
 	sw.wg.Add(1)

@@ -271,6 +271,10 @@ func printBanner(out io.Writer, s devSettings, r devReady, mat devMaterial) {
 		scheme = "https"
 	}
 	fmt.Fprintf(&b, "  Bucket host:      %s://<bucket>-%s.%s%s   (also <bucket>-%s.cos.%s.%s)\n", scheme, exampleAppID, s.Domain, port, exampleAppID, s.Region, s.Domain)
+	if r.HTTPSURL != "" && !strings.Contains(s.Domain, ".") {
+		fmt.Fprintf(&b, "                    (over HTTPS, OpenSSL-based clients such as curl and awscli refuse a\n")
+		fmt.Fprintf(&b, "                    wildcard right under a one-label domain: use the cos.%s.%s form)\n", s.Region, s.Domain)
+	}
 	fmt.Fprintf(&b, "  Region:           %s\n\n", s.Region)
 	fmt.Fprintf(&b, "  Access key id:    %s\n", r.Credentials.AccessKeyID)
 	fmt.Fprintf(&b, "  Secret key:       %s\n", r.Credentials.SecretKey)

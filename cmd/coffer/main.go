@@ -25,11 +25,12 @@
 // meta/ (raft log and state machine) and storage-1 … storage-6 (shard stores).
 //
 // Lifecycle and concurrency: a run function starts the parts in dependency order
-// (ports bound first, then meta, storage, the metadata client, the gateway) and pushes
-// a stop function for each on a stack; on SIGINT/SIGTERM (context cancellation) the
-// stack stops them newest first — the gateway listeners drain in-flight requests
-// within 15 s, the garbage collector is cancelled and joined, the storage servers and
-// stores close, the meta voter hands leadership on and closes. Every goroutine this
+// (ports bound first, then the gossip pool when configured, meta, storage, the
+// metadata client, the gateway) and pushes a stop function for each on a stack; on
+// SIGINT/SIGTERM (context cancellation) the stack stops them newest first — the
+// process leaves the gossip pool on purpose, the gateway listeners drain in-flight
+// requests within 15 s, the garbage collector is cancelled and joined, the storage
+// servers and stores close, the meta voter hands leadership on and closes. Every goroutine this
 // package starts is joined by its part's stop. A clean stop exits 0.
 //
 // Invariants: the root key and secret keys are never logged; the dev banner printed

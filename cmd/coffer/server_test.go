@@ -7,11 +7,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/coffer-io/coffer/cluster/member"
 )
 
 // TestServerRoles runs a cluster the way a deployment does, as separate `coffer
@@ -31,6 +34,7 @@ func TestServerRoles(t *testing.T) {
 		t.Fatal(err)
 	}
 	metaAddr := mustFreeAddr(t)
+	gossipSeed := mustFreeAddr(t)
 	// The root key reaches n1 through the environment (hex); storage processes get
 	// nothing of it.
 	rootKey, err := loadRootKey(filepath.Join(secrets, "root.key"), noEnv)
@@ -52,15 +56,16 @@ func TestServerRoles(t *testing.T) {
 			"--tls-cert", filepath.Join(secrets, "tls", n+".pem"), "--tls-key", filepath.Join(secrets, "tls", n+"-key.pem"),
 			"--storage-listen", mustFreeAddr(t), "--storage-free-bytes-min", "-1",
 			"--meta-addrs", metaAddr,
+			"--gossip-seeds", gossipSeed, "--gossip-key-file", filepath.Join(secrets, "gossip.key"), "--gossip-label", "test",
 		}
 		envs := map[string]string{"COFFER_LOG_LEVEL": "warn"}
 		if i == 0 {
 			args = append(args, "--roles", "meta,storage,gateway", "--meta-listen", metaAddr,
 				"--http-addr", "127.0.0.1:0", "--https-addr", "127.0.0.1:0",
-				"--credentials-file", filepath.Join(secrets, "credentials"))
+				"--credentials-file", filepath.Join(secrets, "credentials"), "--gossip-listen", gossipSeed)
 			envs = gatewayEnv
 		} else {
-			args = append(args, "--roles", "storage")
+			args = append(args, "--roles", "storage", "--gossip-listen", "127.0.0.1:0")
 		}
 		s := defaultServerSettings()
 		var cf string
@@ -76,6 +81,10 @@ func TestServerRoles(t *testing.T) {
 		wg.Go(func() {
 			errc <- runServer(ctx, cfg, lookup, log, func(r serverReady) { readyc <- r })
 		})
+		if i == 0 {
+			// The others join n1's gossip pool: wait until it listens.
+			waitListening(t, gossipSeed)
+		}
 	}
 	var gw serverReady
 	deadline := time.After(devStartTimeout)
@@ -110,12 +119,40 @@ func TestServerRoles(t *testing.T) {
 		t.Errorf("ready = %d", got)
 	}
 
+	// Every process is in the gossip pool, advertising its roles.
+	var members []member.Member
+	for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+		if members = gw.Gossip.Members(); len(members) == len(nodes) {
+			break
+		}
+	}
+	if len(members) != len(nodes) {
+		t.Fatalf("gossip pool has %d members, want %d", len(members), len(nodes))
+	}
+	if m := members[0]; m.Name != "n1" || !m.Meta.HasRole(member.RoleMeta) || !m.Meta.HasRole(member.RoleGateway) || m.Meta.RaftAddr != metaAddr {
+		t.Errorf("n1 advertises %+v", m)
+	}
+	if storage := gw.Gossip.StorageNodes(); len(storage) != len(nodes) {
+		t.Errorf("%d storage nodes in the pool, want %d", len(storage), len(nodes))
+	}
+
 	cancel()
 	for range nodes {
 		if err := <-errc; err != nil {
 			t.Errorf("unclean stop: %v", err)
 		}
 	}
+}
+
+func waitListening(t *testing.T, addr string) {
+	t.Helper()
+	for end := time.Now().Add(devStartTimeout); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			return
+		}
+	}
+	t.Fatalf("nothing listens on %s", addr)
 }
 
 func mustFreeAddr(t *testing.T) string {

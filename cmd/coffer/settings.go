@@ -7,6 +7,7 @@ import (
 	"net"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/coffer-io/coffer/cluster"
@@ -113,13 +114,17 @@ type serverSettings struct {
 
 	StorageListen, StorageAdvertise string
 	StorageCapacity                 int64
+	StorageFreeBytesMin             int64
 
 	HTTPAddr, HTTPSAddr   string
 	Domain, Region        string
 	PublicCert, PublicKey string
 	RootKeyFile           string
 	CredentialsFile       string
-	StorageFreeBytesMin   int64
+
+	GossipListen, GossipAdvertise string
+	GossipSeeds                   []string
+	GossipKeyFile, GossipLabel    string
 }
 
 func defaultServerSettings() serverSettings {
@@ -160,6 +165,11 @@ var serverOptions = []option[serverSettings]{
 	{"public-key", "gateway role: HTTPS private key (default --tls-key)", func(s *serverSettings) any { return &s.PublicKey }},
 	{"root-key-file", "gateway role: file with the 32-byte root key (raw or hex); env COFFER_ROOT_KEY (hex) wins", func(s *serverSettings) any { return &s.RootKeyFile }},
 	{"credentials-file", "gateway role: root credentials file; env COFFER_ROOT_ACCESS_KEY/COFFER_ROOT_SECRET_KEY win", func(s *serverSettings) any { return &s.CredentialsFile }},
+	{"gossip-listen", "gossip pool listen address host:port (empty: no gossip)", func(s *serverSettings) any { return &s.GossipListen }},
+	{"gossip-advertise", "gossip address peers reach this process at (default: picked by memberlist)", func(s *serverSettings) any { return &s.GossipAdvertise }},
+	{"gossip-seeds", "gossip addresses of processes to join", func(s *serverSettings) any { return &s.GossipSeeds }},
+	{"gossip-key-file", "file with the 16, 24 or 32-byte gossip encryption key (raw)", func(s *serverSettings) any { return &s.GossipKeyFile }},
+	{"gossip-label", "gossip cluster label keeping separate clusters apart", func(s *serverSettings) any { return &s.GossipLabel }},
 }
 
 // tlsFiles names a node's mutual-TLS material.
@@ -195,6 +205,17 @@ type gatewayConfig struct {
 	CredentialsFile       string
 }
 
+// gossipConfig configures this process's membership in the gossip pool.
+type gossipConfig struct {
+	BindHost      string
+	BindPort      int
+	AdvertiseHost string // empty: memberlist picks
+	AdvertisePort int
+	Seeds         []string
+	KeyFile       string
+	Label         string
+}
+
 // serverConfig is a validated `coffer server` configuration: one config per role it
 // runs (nil for the others).
 type serverConfig struct {
@@ -205,6 +226,7 @@ type serverConfig struct {
 	Meta      *metaConfig
 	Storage   *storageConfig
 	Gateway   *gatewayConfig
+	Gossip    *gossipConfig // nil: no gossip
 }
 
 // config checks s and turns it into per-role configs, reporting every problem.
@@ -340,10 +362,44 @@ func (s serverSettings) config() (serverConfig, error) {
 			}
 		}
 	}
+	if s.GossipListen != "" {
+		g := &gossipConfig{Seeds: s.GossipSeeds, KeyFile: s.GossipKeyFile, Label: s.GossipLabel}
+		var err error
+		if g.BindHost, g.BindPort, err = splitPort("gossip-listen", s.GossipListen); err != nil {
+			errs = append(errs, err)
+		}
+		if s.GossipAdvertise != "" {
+			if g.AdvertiseHost, g.AdvertisePort, err = splitPort("gossip-advertise", s.GossipAdvertise); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		for _, seed := range s.GossipSeeds {
+			if err := checkHostPort("gossip-seeds", seed); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		if g.KeyFile == "" {
+			bad("gossip-key-file is required with gossip-listen: gossip is always encrypted")
+		}
+		c.Gossip = g
+	}
 	if len(errs) > 0 {
 		return serverConfig{}, errors.Join(errs...)
 	}
 	return c, nil
+}
+
+// splitPort splits host:port with a numeric port.
+func splitPort(name, a string) (string, int, error) {
+	host, port, err := net.SplitHostPort(a)
+	if err != nil {
+		return "", 0, fmt.Errorf("%s %q: want host:port", name, a)
+	}
+	n, err := strconv.ParseUint(port, 10, 16)
+	if err != nil {
+		return "", 0, fmt.Errorf("%s %q: bad port", name, a)
+	}
+	return host, int(n), nil
 }
 
 // checkHostPort checks that a is host:port with a numeric port.

@@ -217,6 +217,22 @@ func TestServerConfig(t *testing.T) {
 			s.MetaAdvertise = "n1:7000"
 			s.MetaBootstrap = []string{"m1=m1:7000"}
 		}, nil, []string{"could never become a voter"}},
+		{"gossip", func(s *serverSettings) {
+			s.Roles = []string{"storage"}
+			s.StorageAdvertise, s.MetaAddrs = "n1:7100", []string{"m:7000"}
+			s.GossipListen, s.GossipAdvertise, s.GossipSeeds = "0.0.0.0:7946", "n1:7946", []string{"m:7946"}
+			s.GossipKeyFile, s.GossipLabel = "gossip.key", "prod"
+		}, func(c *serverConfig) {
+			c.MetaAddrs = []string{"m:7000"}
+			c.Storage = &storageConfig{ID: "n1", Zone: "default", DataDir: "/data/storage", Listen: "0.0.0.0:7100", Advertise: "n1:7100"}
+			c.Gossip = &gossipConfig{BindHost: "0.0.0.0", BindPort: 7946, AdvertiseHost: "n1", AdvertisePort: 7946,
+				Seeds: []string{"m:7946"}, KeyFile: "gossip.key", Label: "prod"}
+		}, nil},
+		{"gossip errors", func(s *serverSettings) {
+			s.Roles = []string{"storage"}
+			s.StorageAdvertise, s.MetaAddrs = "n1:7100", []string{"m:7000"}
+			s.GossipListen, s.GossipAdvertise, s.GossipSeeds = "0.0.0.0:99999", "n1", []string{"seed"}
+		}, nil, []string{"gossip-listen", "gossip-advertise", "gossip-seeds", "gossip-key-file is required"}},
 		{"gateway without meta", func(s *serverSettings) {
 			s.Roles = []string{"gateway"}
 		}, nil, []string{"meta-addrs is required"}},

@@ -93,6 +93,9 @@ type ClientConfig struct {
 	RequestTimeout time.Duration
 	// DialTimeout bounds one connection attempt; default 2s.
 	DialTimeout time.Duration
+	// AttemptTimeout bounds one request attempt against one voter; default
+	// AttemptTimeoutDefault.
+	AttemptTimeout time.Duration
 	// RetryBackoff and RetryBackoffMax shape retries; defaults as for Config.
 	RetryBackoff    time.Duration
 	RetryBackoffMax time.Duration
@@ -107,6 +110,9 @@ func (c *ClientConfig) EnsureDefaults() {
 	}
 	if c.DialTimeout <= 0 {
 		c.DialTimeout = 2 * time.Second
+	}
+	if c.AttemptTimeout <= 0 {
+		c.AttemptTimeout = AttemptTimeoutDefault
 	}
 	if c.RetryBackoff <= 0 {
 		c.RetryBackoff = RetryBackoffDefault
@@ -210,7 +216,12 @@ func (r *remote) do(ctx context.Context, path string, body []byte, stale bool) (
 	var last error
 	for attempt := 0; ; attempt++ {
 		addr := r.pick(stale)
-		b, err := rpcCall(ctx, r.hc, addr, path, body, stale, metaErrorFrom)
+		var b []byte
+		err := tryOnce(ctx, r.cfg.AttemptTimeout, func(ctx context.Context) error {
+			var err error
+			b, err = rpcCall(ctx, r.hc, addr, path, body, stale, metaErrorFrom)
+			return err
+		})
 		if err == nil {
 			if !stale {
 				r.observe(addr, "", true)

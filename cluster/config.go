@@ -33,6 +33,9 @@ const (
 	MaxAppendEntriesDefault = 512
 	// RequestTimeoutDefault bounds a request whose context has no deadline.
 	RequestTimeoutDefault = 10 * time.Second
+	// AttemptTimeoutDefault bounds one forwarded attempt, so a request sent to a
+	// leader that died silently is retried elsewhere before its deadline.
+	AttemptTimeoutDefault = 3 * time.Second
 	// RetryBackoffDefault is the first pause between retries; it doubles up to
 	// RetryBackoffMaxDefault.
 	RetryBackoffDefault = 5 * time.Millisecond
@@ -104,6 +107,8 @@ type Config struct {
 	// RequestTimeout bounds requests whose context has no deadline; default
 	// RequestTimeoutDefault.
 	RequestTimeout time.Duration
+	// AttemptTimeout bounds one forwarded attempt; default AttemptTimeoutDefault.
+	AttemptTimeout time.Duration
 	// RetryBackoff and RetryBackoffMax shape retries while no leader is reachable.
 	RetryBackoff    time.Duration
 	RetryBackoffMax time.Duration
@@ -133,6 +138,7 @@ func (c *Config) EnsureDefaults() {
 	def(&c.CommitTimeout, CommitTimeoutDefault)
 	def(&c.SnapshotInterval, SnapshotIntervalDefault)
 	def(&c.RequestTimeout, RequestTimeoutDefault)
+	def(&c.AttemptTimeout, AttemptTimeoutDefault)
 	def(&c.RetryBackoff, RetryBackoffDefault)
 	def(&c.RetryBackoffMax, RetryBackoffMaxDefault)
 	if c.SnapshotThreshold == 0 {

@@ -503,6 +503,19 @@ func retryable(err error) bool {
 		errors.Is(err, raft.ErrAbortedByRestore) || errors.Is(err, errNoLeader) || errors.Is(err, errUnreachable)
 }
 
+// tryOnce runs fn under a per-attempt timeout. When only the attempt timed out (the
+// request's own deadline has not passed), the failure is reported as unreachable so
+// the caller retries, possibly elsewhere; commands are idempotent by request id.
+func tryOnce(ctx context.Context, timeout time.Duration, fn func(context.Context) error) error {
+	actx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	err := fn(actx)
+	if err != nil && actx.Err() != nil && ctx.Err() == nil {
+		return fmt.Errorf("%w: attempt timed out after %v: %v", errUnreachable, timeout, err)
+	}
+	return err
+}
+
 // unavailable is the error for a request that ran out of time while retrying.
 func unavailable(ctx context.Context, last error) error {
 	if last == nil {
@@ -528,7 +541,7 @@ func (n *Node) leaderDo(ctx context.Context, local func(context.Context) error, 
 			err = local(ctx)
 		} else if addr, _ := n.raft.LeaderWithID(); addr != "" {
 			n.stats.forwarded.Add(1)
-			err = remote(ctx, string(addr))
+			err = tryOnce(ctx, n.cfg.AttemptTimeout, func(ctx context.Context) error { return remote(ctx, string(addr)) })
 		} else {
 			err = errNoLeader
 		}

@@ -71,7 +71,8 @@ func (c *ClientConfig) EnsureDefaults() {
 // pools connections. Errors: ErrUnavailable (the node cannot be reached, timed out,
 // reset the connection, is overloaded or failed internally: retry elsewhere),
 // ErrNotFound, ErrExists, ErrReadOnly, ErrTooLarge, ErrInvalid, ErrRange,
-// ErrProtocol, corruption (erasure.IsCorrupt), and the caller's context errors.
+// ErrProtocol, corruption (erasure.IsCorrupt), and the caller's context errors (an
+// expired deadline also wraps ErrUnavailable: the node was too slow).
 type Client struct {
 	addr string
 	base string
@@ -147,10 +148,21 @@ func (c *Client) do(req *http.Request) (*http.Response, error) {
 }
 
 func (c *Client) transportErr(req *http.Request, err error) error {
-	if ctxErr := req.Context().Err(); ctxErr != nil {
-		return fmt.Errorf("node: %s %s: %w", req.Method, c.addr, context.Cause(req.Context()))
+	if req.Context().Err() != nil {
+		return fmt.Errorf("node: %s %s: %w", req.Method, c.addr, ctxErr(req.Context()))
 	}
 	return fmt.Errorf("node: %s %s: %w: %w", req.Method, c.addr, ErrUnavailable, err)
+}
+
+// ctxErr is the error for a request whose context ended: a deadline that expired
+// while the node worked counts as the node being unavailable (too slow) as well;
+// a cancellation is only the caller's.
+func ctxErr(ctx context.Context) error {
+	cause := context.Cause(ctx)
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return fmt.Errorf("%w: %w", ErrUnavailable, cause)
+	}
+	return cause
 }
 
 func (c *Client) statusErr(req *http.Request, resp *http.Response, msg string) error {
@@ -305,7 +317,7 @@ type bodyReader struct {
 func (b *bodyReader) Read(p []byte) (int, error) {
 	if err := b.ctx.Err(); err != nil {
 		// Bytes may still sit in buffers; a cancelled read stops here regardless.
-		return 0, fmt.Errorf("node: get %s from %s: %w", b.id, b.c.addr, context.Cause(b.ctx))
+		return 0, fmt.Errorf("node: get %s from %s: %w", b.id, b.c.addr, ctxErr(b.ctx))
 	}
 	n, err := b.body.Read(p)
 	b.left -= int64(n)
@@ -315,7 +327,7 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 	case err == io.EOF && b.left > 0:
 		return n, fmt.Errorf("node: get %s from %s: body ended %d bytes early (aborted by the node): %w", b.id, b.c.addr, b.left, ErrUnavailable)
 	case err != nil && err != io.EOF && b.ctx.Err() != nil:
-		return n, fmt.Errorf("node: get %s from %s: %w", b.id, b.c.addr, context.Cause(b.ctx))
+		return n, fmt.Errorf("node: get %s from %s: %w", b.id, b.c.addr, ctxErr(b.ctx))
 	case err != nil && err != io.EOF:
 		return n, fmt.Errorf("node: get %s from %s: %w: %w", b.id, b.c.addr, ErrUnavailable, err)
 	}
@@ -398,8 +410,8 @@ func (c *Client) jsonCall(ctx context.Context, method, path string, v any) error
 	}
 	defer resp.Body.Close()
 	if err := json.NewDecoder(io.LimitReader(resp.Body, listBodyBytesMax)).Decode(v); err != nil {
-		if ctxErr := ctx.Err(); ctxErr != nil {
-			return fmt.Errorf("node: %s %s: %w", method, c.addr, context.Cause(ctx))
+		if ctx.Err() != nil {
+			return fmt.Errorf("node: %s %s: %w", method, c.addr, ctxErr(ctx))
 		}
 		return fmt.Errorf("node: %s %s: decode answer: %w: %w", method, c.addr, ErrUnavailable, err)
 	}

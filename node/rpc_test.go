@@ -650,3 +650,17 @@ func waitBusy(t *testing.T, c *node.Client) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+func TestRPCDeadline(t *testing.T) {
+	e := startRPC(t, envOpts{})
+	g := nodetest.Geometry
+	id := nodetest.ID(13, 0, 0)
+	b := nodetest.Shard(t, id, g, 4*int64(g.BlockSize), 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	gr := &gatedReader{b: b, n: 1000, ctx: ctx, reached: make(chan struct{})}
+	err := e.client.Put(ctx, id, int64(len(b)), gr)
+	if !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, node.ErrUnavailable) {
+		t.Errorf("Put past its deadline: %v, want DeadlineExceeded and ErrUnavailable", err)
+	}
+}

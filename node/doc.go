@@ -37,7 +37,7 @@
 //
 //	'r' id  → shard record (below)
 //	'd' id  → inline shard bytes (only for inline shards)
-//	'p' id  → pending mark: the relative name of the file being written
+//	'p' id  → pending mark (empty value): a file put of id is in progress; its temp file is <final name>.tmp
 //	'g' seq → garbage: the binary key of a shard whose file is still to unlink (seq: 8-byte big-endian)
 //	'm' "format" → store format: magic "CFNI", version 1
 //

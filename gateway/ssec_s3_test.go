@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -15,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go/logging"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
+	cos "github.com/tencentyun/cos-go-sdk-v5"
 
 	"github.com/coffer-io/coffer/gateway"
 	"github.com/coffer-io/coffer/gateway/gatewaytest"
@@ -50,10 +52,13 @@ func httpStatus(err error) int {
 	return 0
 }
 
-func TestS3SSEC(t *testing.T) {
-	// Plain HTTP is refused, so everything here proves the TLS detection too.
+// TestSSECTransport runs a gateway that refuses SSE-C over plain HTTP: the COS SDK
+// over HTTP is refused, and over TLS served; aws-sdk-go-v2 (which itself refuses
+// SSE-C over plain HTTP) runs the SSE-C operations over TLS.
+func TestSSECTransport(t *testing.T) {
 	c := gatewaytest.StartWith(t, gatewaytest.Options{Tune: func(cfg *gateway.Config) { cfg.AllowSSECOverHTTP = false }})
 	ctx := context.Background()
+	t.Run("cos", func(t *testing.T) { testSSECOverHTTP(t, c) })
 	cl := s3TLSClient(t, c)
 	bucket := aws.String("s3ssec")
 	if _, err := cl.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: bucket}); err != nil {
@@ -171,5 +176,36 @@ func TestS3SSEC(t *testing.T) {
 	want := append(append([]byte(nil), part1...), data[:100000]...)
 	if got, _, err := get("multi", k2, nil); err != nil || !bytes.Equal(got, want) {
 		t.Fatalf("get of the multipart object: %v", err)
+	}
+}
+
+func testSSECOverHTTP(t *testing.T, c *gatewaytest.Cluster) {
+	ctx := context.Background()
+	const bucket = "tls-1250000000"
+	cl := cosClient(c, bucket)
+	if _, err := cl.Bucket.Put(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	k := newCustomerKey(32)
+	_, err := cl.Object.Put(ctx, "x", strings.NewReader("data"), &cos.ObjectPutOptions{ObjectPutHeaderOptions: k.put()})
+	if cosCode(err) != "InvalidRequest" || statusOf(err) != http.StatusBadRequest {
+		t.Fatalf("SSE-C put over plain HTTP: %v", err)
+	}
+	if _, err := cl.Object.Put(ctx, "x", strings.NewReader("data"), nil); err != nil {
+		t.Fatalf("plain put over plain HTTP: %v", err)
+	}
+
+	// The same gateway behind TLS takes SSE-C.
+	tcl := tlsClient(t, c, bucket)
+	if _, err := tcl.Object.Put(ctx, "y", strings.NewReader("secret data"), &cos.ObjectPutOptions{ObjectPutHeaderOptions: k.put()}); err != nil {
+		t.Fatalf("SSE-C put over TLS: %v", err)
+	}
+	resp, err := tcl.Object.Get(ctx, "y", k.get())
+	if err != nil || string(readAll(t, resp)) != "secret data" {
+		t.Fatalf("SSE-C get over TLS: %v", err)
+	}
+	// Reading it over plain HTTP is refused before the key is looked at.
+	if _, err := cl.Object.Get(ctx, "y", k.get()); cosCode(err) != "InvalidRequest" {
+		t.Fatalf("SSE-C get over plain HTTP: %v", err)
 	}
 }

@@ -34,7 +34,7 @@ type runningDev struct {
 }
 
 // startDev runs runDev on dir with loopback port 0 everywhere and waits until ready.
-func startDev(t *testing.T, dir string, lookup env) *runningDev {
+func startDev(t testing.TB, dir string, lookup env) *runningDev {
 	t.Helper()
 	s := defaultDevSettings()
 	s.DataDir, s.HTTPAddr, s.HTTPSAddr = dir, "127.0.0.1:0", "127.0.0.1:0"
@@ -71,7 +71,7 @@ func startDev(t *testing.T, dir string, lookup env) *runningDev {
 func noEnv(string) (string, bool) { return "", false }
 
 // cosClient is a COS Go SDK client of bucket on endpoint, default configuration.
-func cosClient(t *testing.T, endpoint, bucket string, c credentials, transport http.RoundTripper) *cos.Client {
+func cosClient(t testing.TB, endpoint, bucket string, c credentials, transport http.RoundTripper) *cos.Client {
 	t.Helper()
 	u, err := url.Parse(endpoint)
 	if err != nil {
@@ -84,7 +84,7 @@ func cosClient(t *testing.T, endpoint, bucket string, c credentials, transport h
 	return cl
 }
 
-func getObject(t *testing.T, cl *cos.Client, key string) []byte {
+func getObject(t testing.TB, cl *cos.Client, key string) []byte {
 	t.Helper()
 	resp, err := cl.Object.Get(context.Background(), key, nil)
 	if err != nil {

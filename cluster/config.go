@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"time"
 )
 
@@ -190,8 +191,8 @@ func (c *Config) Validate() error {
 		if err := validID(p.ID); err != nil {
 			bad("Bootstrap[%d]: %v", i, err)
 		}
-		if p.Addr == "" {
-			bad("Bootstrap[%d]: Addr is required", i)
+		if err := dialable(p.Addr); err != nil {
+			bad("Bootstrap[%d]: %v", i, err)
 		}
 		if seenID[p.ID] {
 			bad("Bootstrap[%d]: duplicate ID %q", i, p.ID)
@@ -214,6 +215,19 @@ func (c *Config) Validate() error {
 		bad("RetryBackoffMax (%v) must be at least RetryBackoff (%v)", c.RetryBackoffMax, c.RetryBackoff)
 	}
 	return errors.Join(errs...)
+}
+
+// dialable checks that addr is a host:port peers can dial: not a wildcard IP and not
+// port 0 (raft keeps bootstrap addresses in its configuration).
+func dialable(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("address %q: %v", addr, err)
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) || port == "0" || port == "" {
+		return fmt.Errorf("address %q is not dialable", addr)
+	}
+	return nil
 }
 
 // IDBytesMax bounds a server id.

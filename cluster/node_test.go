@@ -212,14 +212,14 @@ func gather(t *testing.T, n *Node) map[string]float64 {
 }
 
 func TestConfigValidate(t *testing.T) {
-	cfg := Config{Bootstrap: []Peer{{ID: "a b", Addr: "x:1"}, {ID: "a b", Addr: "x:1"}}, ID: "bad/id"}
+	cfg := Config{Bootstrap: []Peer{{ID: "a b", Addr: "x:1"}, {ID: "a b", Addr: "x:1"}, {ID: "c", Addr: "0.0.0.0:7000"}, {ID: "d", Addr: "h:0"}}, ID: "bad/id"}
 	cfg.EnsureDefaults()
 	cfg.MaxAppendEntries = 5000
 	err := cfg.Validate()
 	if err == nil {
 		t.Fatal("invalid config accepted")
 	}
-	for _, want := range []string{"DataDir", "BindAddr", "ServerTLS", "ClientTLS", "bad/id", "duplicate ID", "duplicate Addr", "MaxAppendEntries"} {
+	for _, want := range []string{"DataDir", "BindAddr", "ServerTLS", "ClientTLS", "bad/id", "duplicate ID", "duplicate Addr", "MaxAppendEntries", `"0.0.0.0:7000" is not dialable`, `"h:0" is not dialable`} {
 		if !contains(err.Error(), want) {
 			t.Errorf("Validate error lacks %q:\n%v", want, err)
 		}

@@ -101,6 +101,10 @@ func TestACL(t *testing.T) {
 		if got := anonGet(t, e, b, "o"); got != 200 {
 			t.Errorf("anonymous GET in a bucket made public by XML: %d", got)
 		}
+		rresp, rb := e.signed(t, "PUT", b, "/?acl", nil, []byte("<AccessControlPolicy><Owner>"), gatewaytest.AccessKey, gatewaytest.SecretKey, nil, nil)
+		if er := parseError(t, rb); rresp.StatusCode != 400 || (er.Code != "MalformedXML" && er.Code != "MalformedACLError") {
+			t.Errorf("PUT ?acl with malformed XML: %d %s", rresp.StatusCode, er.Code)
+		}
 		// Header and body together are refused.
 		_, err = cl.Bucket.PutACL(e.ctx, &cos.BucketPutACLOptions{Header: &cos.ACLHeaderOptions{XCosACL: "private"}, Body: pol})
 		wantCOSErr(t, "ACL header and body", err, 400, "InvalidRequest")
@@ -343,6 +347,26 @@ func TestPresigned(t *testing.T) {
 			t.Errorf("presigned PUT stored %q", got)
 		}
 	})
+	t.Run("COSGetWithSignedOverride", func(t *testing.T) {
+		// Query parameters are signed (q-url-param-list) and then honoured.
+		q := url.Values{"response-content-disposition": {`attachment; filename="a b.bin"`}}
+		u, err := hcl.Object.GetPresignedURL(e.ctx, http.MethodGet, key, gatewaytest.AccessKey, gatewaytest.SecretKey, time.Hour,
+			&cos.PresignedURLOptions{Query: &q})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, b := do(t, http.MethodGet, u, nil, nil)
+		if resp.StatusCode != 200 || !bytes.Equal(b, data) || resp.Header.Get("Content-Disposition") != q.Get("response-content-disposition") {
+			t.Errorf("presigned GET with override: %d, Content-Disposition %q", resp.StatusCode, resp.Header.Get("Content-Disposition"))
+		}
+		// Changing the signed parameter breaks the signature.
+		bad := *u
+		bad.RawQuery = strings.Replace(u.RawQuery, "attachment", "inline", 1)
+		resp, b = do(t, http.MethodGet, &bad, nil, nil)
+		if resp.StatusCode != 403 || errorCode(b) != "SignatureDoesNotMatch" {
+			t.Errorf("presigned URL with a changed parameter: %d %s", resp.StatusCode, errorCode(b))
+		}
+	})
 	t.Run("COSTampered", func(t *testing.T) {
 		u, err := hcl.Object.GetPresignedURL(e.ctx, http.MethodGet, key, gatewaytest.AccessKey, gatewaytest.SecretKey, time.Hour, nil)
 		if err != nil {
@@ -466,6 +490,22 @@ func TestDeleteMultiple(t *testing.T) {
 		}
 		_, _, err := cl.Object.DeleteMulti(e.ctx, &cos.ObjectDeleteMultiOptions{Objects: objs})
 		wantCOSErr(t, "1001 objects", err, 400, "MalformedXML")
+	})
+	t.Run("BadDigest", func(t *testing.T) {
+		body := []byte("<Delete><Object><Key>" + "d/7 &amp;&lt;odd&gt;" + "</Key></Object></Delete>")
+		h := http.Header{"Content-Md5": {md5b64([]byte("other"))}, "Content-Type": {"application/xml"}}
+		resp, b := e.signed(t, "POST", bucket, "/?delete", h, body, gatewaytest.AccessKey, gatewaytest.SecretKey, nil, nil)
+		if er := parseError(t, b); resp.StatusCode != 400 || er.Code != "BadDigest" {
+			t.Errorf("delete multiple with a wrong Content-MD5: %d %s", resp.StatusCode, er.Code)
+		}
+		if got := e.get(t, cl, keys[7]); string(got) != keys[7] {
+			t.Errorf("key deleted by a refused request")
+		}
+		h.Set("Content-Md5", md5b64([]byte("<Delete><Object>")))
+		resp, b = e.signed(t, "POST", bucket, "/?delete", h, []byte("<Delete><Object>"), gatewaytest.AccessKey, gatewaytest.SecretKey, nil, nil)
+		if er := parseError(t, b); resp.StatusCode != 400 || er.Code != "MalformedXML" {
+			t.Errorf("delete multiple with malformed XML: %d %s", resp.StatusCode, er.Code)
+		}
 	})
 	t.Run("AnonymousRefused", func(t *testing.T) {
 		_, _, err := e.anon(bucket).Object.DeleteMulti(e.ctx, &cos.ObjectDeleteMultiOptions{Objects: []cos.Object{{Key: keys[4]}}})

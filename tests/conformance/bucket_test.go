@@ -105,6 +105,9 @@ func TestBuckets(t *testing.T) {
 		{"InvalidName", func(c *cos.Client) error { _, err := c.Bucket.Put(e.ctx, nil); return err },
 			func(b *string) error { _, err := s3c.CreateBucket(e.ctx, &s3.CreateBucketInput{Bucket: b}); return err },
 			"bad_name-1250000000", 400, "InvalidBucketName"},
+		{"NameTooLong", func(c *cos.Client) error { _, err := c.Bucket.Put(e.ctx, nil); return err },
+			func(b *string) error { _, err := s3c.CreateBucket(e.ctx, &s3.CreateBucketInput{Bucket: b}); return err },
+			strings.Repeat("a", 53) + "-1250000000", 400, ""}, // 64 characters: InvalidBucketName or BucketNameTooLong
 	}
 	for _, tc := range cases {
 		t.Run("COS/"+tc.name, func(t *testing.T) {
@@ -119,8 +122,11 @@ func TestBuckets(t *testing.T) {
 		})
 		t.Run("S3/"+tc.name, func(t *testing.T) {
 			b := strings.TrimSuffix(tc.bucket, "-1250000000")
-			if b == "svc-a" {
+			switch {
+			case b == "svc-a":
 				b = "svc-s3"
+			case tc.name == "NameTooLong":
+				b = tc.bucket
 			}
 			err := tc.s3(aws.String(b))
 			if tc.status == 200 {
@@ -158,6 +164,22 @@ func TestBuckets(t *testing.T) {
 		wantS3Err(t, "s3 head deleted bucket", err, 404, "")
 		// A deleted bucket's name can be taken again.
 		e.mkBucket(t, "svc-b-1250000000", nil)
+	})
+	t.Run("AnonymousHeadPrivate", func(t *testing.T) {
+		_, err := e.anon("svc-a-1250000000").Bucket.Head(e.ctx)
+		wantCOSErr(t, "anonymous HEAD of a private bucket", err, 403, "")
+		_, err = e.anon("svc-a-1250000000").Bucket.Delete(e.ctx)
+		wantCOSErr(t, "anonymous DELETE of a private bucket", err, 403, "AccessDenied")
+	})
+	t.Run("Location", func(t *testing.T) {
+		out, err := s3c.GetBucketLocation(e.ctx, &s3.GetBucketLocationInput{Bucket: aws.String("svc-s3")})
+		if err == nil {
+			t.Errorf("location of a deleted bucket: %+v", out)
+		}
+		out, err = s3c.GetBucketLocation(e.ctx, &s3.GetBucketLocationInput{Bucket: aws.String("svc-a-1250000000")})
+		if err != nil || string(out.LocationConstraint) != gatewaytest.Region {
+			t.Errorf("GetBucketLocation: %+v %v", out, err)
+		}
 	})
 	t.Run("HeadRegion", func(t *testing.T) {
 		resp, err := e.cos("svc-a-1250000000").Bucket.Head(e.ctx)

@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	cos "github.com/tencentyun/cos-go-sdk-v5"
+
+	"github.com/coffer-io/coffer/gateway/gatewaytest"
 )
 
 // TestCopy covers PUT Object - Copy (cos-api.md 5.7).
@@ -177,6 +179,15 @@ func TestCopy(t *testing.T) {
 		checkCopy(t, cl, "dst/regionform", nil)
 		_, _, err := cl.Object.Copy(e.ctx, "dst/version", srcURL+"?versionId=bogus", nil)
 		wantCOSErr(t, "copy of an unknown source version", err, 404, "NoSuchVersion")
+	})
+	t.Run("MalformedSource", func(t *testing.T) {
+		// The SDK refuses these itself; send them raw.
+		for _, src := range []string{e.c.Host(bucket), e.c.Host(bucket) + "/", "no-host-at-all"} {
+			resp, b := e.signed(t, "PUT", bucket, "/x", http.Header{"X-Cos-Copy-Source": {src}}, nil, gatewaytest.AccessKey, gatewaytest.SecretKey, nil, nil)
+			if er := parseError(t, b); resp.StatusCode != 400 || (er.Code != "InvalidArgument" && er.Code != "InvalidRequest") {
+				t.Errorf("copy source %q: %d %s", src, resp.StatusCode, er.Code)
+			}
+		}
 	})
 	t.Run("BadDirective", func(t *testing.T) {
 		_, _, err := cl.Object.Copy(e.ctx, "x", srcURL, &cos.ObjectCopyOptions{

@@ -244,6 +244,9 @@ func TestList(t *testing.T) {
 				for _, p := range out.CommonPrefixes {
 					gotPrefixes = append(gotPrefixes, unescape(t, aws.ToString(p.Prefix)))
 				}
+				if aws.ToString(out.ContinuationToken) != aws.ToString(in.ContinuationToken) || unescape(t, aws.ToString(out.StartAfter)) != tc.marker {
+					t.Errorf("page %d echoes ContinuationToken %q StartAfter %q", page, aws.ToString(out.ContinuationToken), aws.ToString(out.StartAfter))
+				}
 				if int(aws.ToInt32(out.KeyCount)) != len(gotKeys)+len(gotPrefixes) {
 					t.Errorf("page %d: KeyCount %d, %d entries", page, aws.ToInt32(out.KeyCount), len(gotKeys)+len(gotPrefixes))
 				}
@@ -292,6 +295,16 @@ func TestList(t *testing.T) {
 		if want := model.list("n/", "", "", len(keys)).keys; !slices.Equal(got, want) {
 			t.Errorf("keys %q, want %q", got, want)
 		}
+	})
+	t.Run("MaxKeysCapped", func(t *testing.T) {
+		res, _, err := cl.Bucket.Get(e.ctx, &cos.BucketGetOptions{MaxKeys: 5000})
+		if err != nil || res.MaxKeys != 1000 || len(res.Contents)+len(res.CommonPrefixes) != len(keys) {
+			t.Errorf("max-keys=5000: MaxKeys %d, %d entries, %v", res.MaxKeys, len(res.Contents), err)
+		}
+	})
+	t.Run("InvalidEncodingType", func(t *testing.T) {
+		_, _, err := cl.Bucket.Get(e.ctx, &cos.BucketGetOptions{EncodingType: "base64"})
+		wantCOSErr(t, "encoding-type=base64", err, 400, "InvalidArgument")
 	})
 	t.Run("InvalidMaxKeys", func(t *testing.T) {
 		_, _, err := cl.Bucket.Get(e.ctx, &cos.BucketGetOptions{XOptionHeader: nil, MaxKeys: -1})

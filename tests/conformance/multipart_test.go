@@ -195,6 +195,9 @@ func TestMultipart(t *testing.T) {
 		if !bytes.Equal(body, whole[len(part1)-5:len(part1)+6]) {
 			t.Error("range across parts differs")
 		}
+		if r.Header.Get("x-cos-hash-crc64ecma") != crc(whole) {
+			t.Errorf("206 of a multipart object: CRC %s, want the whole object's", r.Header.Get("x-cos-hash-crc64ecma"))
+		}
 		// The upload is gone.
 		_, _, err = cl.Object.ListParts(e.ctx, key, init.UploadID, nil)
 		wantCOSErr(t, "list parts after complete", err, 404, "NoSuchUpload")

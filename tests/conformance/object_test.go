@@ -388,6 +388,37 @@ func TestObject(t *testing.T) {
 		}
 	})
 
+	t.Run("Expect100Continue", func(t *testing.T) {
+		body := randomBytes(10 << 10)
+		_, err := cl.Object.Put(e.ctx, "expect", bytes.NewReader(body), &cos.ObjectPutOptions{
+			ObjectPutHeaderOptions: &cos.ObjectPutHeaderOptions{Expect: "100-continue", ContentLength: int64(len(body))},
+		})
+		if err != nil {
+			t.Fatalf("PUT with Expect: 100-continue: %v", err)
+		}
+		if got := e.get(t, cl, "expect"); !bytes.Equal(got, body) {
+			t.Error("object stored with Expect: 100-continue differs")
+		}
+		_, err = e.cos("nobucket-1250000000").Object.Put(e.ctx, "expect", bytes.NewReader(body), &cos.ObjectPutOptions{
+			ObjectPutHeaderOptions: &cos.ObjectPutHeaderOptions{Expect: "100-continue", ContentLength: int64(len(body))},
+		})
+		wantCOSErr(t, "PUT with Expect to a missing bucket", err, 404, "NoSuchBucket")
+	})
+	t.Run("RangeWithConditions", func(t *testing.T) {
+		_, err := cl.Object.Get(e.ctx, key, &cos.ObjectGetOptions{Range: "bytes=0-9", XOptionHeader: hdr("If-Match", `"nope"`)})
+		wantCOSErr(t, "range with a failing If-Match", err, 412, "PreconditionFailed")
+		_, err = cl.Object.Get(e.ctx, key, &cos.ObjectGetOptions{Range: "bytes=0-9", XOptionHeader: hdr("If-None-Match", tag)})
+		wantCOSErr(t, "range with a matching If-None-Match", err, 304, "")
+		resp, err := cl.Object.Get(e.ctx, key, &cos.ObjectGetOptions{Range: "bytes=0-9", XOptionHeader: hdr("If-Match", tag)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 206 || !bytes.Equal(b, data[:10]) {
+			t.Errorf("range with a passing If-Match: %d, %d bytes", resp.StatusCode, len(b))
+		}
+	})
 	t.Run("StorageClass", func(t *testing.T) {
 		put := func(k, class string) error {
 			_, err := cl.Object.Put(e.ctx, k, strings.NewReader("x"), &cos.ObjectPutOptions{

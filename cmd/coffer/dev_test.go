@@ -239,3 +239,30 @@ func checkBanner(t *testing.T, d *runningDev, dir string) {
 		}
 	}
 }
+
+// TestDevInterruptedStart stops dev while it is still starting: the run ends as a
+// clean stop and leaves nothing locked, so the next start on the directory works.
+func TestDevInterruptedStart(t *testing.T) {
+	dir := t.TempDir()
+	for _, after := range []time.Duration{0, 50 * time.Millisecond, 300 * time.Millisecond} {
+		s := defaultDevSettings()
+		s.DataDir, s.HTTPAddr, s.HTTPSAddr = dir, "127.0.0.1:0", "127.0.0.1:0"
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- runDev(ctx, s, noEnv, io.Discard, slog.New(slog.DiscardHandler), nil) }()
+		time.Sleep(after)
+		cancel()
+		select {
+		case err := <-done:
+			if err := stoppedEarly(ctx, err); err != nil {
+				t.Fatalf("interrupted after %v: %v", after, err)
+			}
+		case <-time.After(devStartTimeout):
+			t.Fatalf("runDev did not return after cancel (%v)", after)
+		}
+	}
+	d := startDev(t, dir, noEnv)
+	if got := httpStatus(t, http.DefaultClient, d.ready.HTTPURL+"/-/ready"); got != http.StatusOK {
+		t.Errorf("ready after interrupted starts = %d", got)
+	}
+}

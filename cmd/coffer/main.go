@@ -125,7 +125,16 @@ func devMain(ctx context.Context, args []string, lookup env, stdout, stderr io.W
 	if err != nil {
 		return err
 	}
-	return runDev(ctx, s, lookup, stdout, log, nil)
+	return stoppedEarly(ctx, runDev(ctx, s, lookup, stdout, log, nil))
+}
+
+// stoppedEarly treats a start interrupted by the stop signal as a clean stop: the
+// parts started so far have been stopped in order.
+func stoppedEarly(ctx context.Context, err error) error {
+	if err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
 }
 
 // serverMain parses server's settings and runs its roles until ctx ends.
@@ -143,5 +152,5 @@ func serverMain(ctx context.Context, args []string, lookup env, stderr io.Writer
 	if err != nil {
 		return err
 	}
-	return runServer(ctx, cfg, lookup, log, nil)
+	return stoppedEarly(ctx, runServer(ctx, cfg, lookup, log, nil))
 }

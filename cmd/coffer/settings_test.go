@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"io/fs"
+	"os"
 	"strings"
 	"testing"
 
@@ -280,5 +281,26 @@ func TestParseLevel(t *testing.T) {
 	}
 	if err := errors.Join(logSettings{"info", "json"}.validate()...); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestExampleConfig keeps testdata/server.yaml, the documented example, loadable.
+func TestExampleConfig(t *testing.T) {
+	s := defaultServerSettings()
+	var cf string
+	src := source{env: noEnv, readFile: os.ReadFile}
+	if err := load("server", serverOptions, &s, &cf, []string{"--config", "testdata/server.yaml", "--log-level", "debug"}, src, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.config()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Meta == nil || c.Storage == nil || c.Gateway == nil || c.Gossip == nil {
+		t.Fatalf("example does not run every role: %+v", c)
+	}
+	if len(c.Meta.Bootstrap) != 3 || c.MetaAddrs[0] != "n1:7000" || c.Gateway.PublicCert != "/etc/coffer/tls/n1.pem" ||
+		c.Gossip.AdvertiseHost != "n1" || c.Log.Level != "debug" || c.Log.Format != "json" {
+		t.Errorf("example config read as %+v / %+v / %+v", c, *c.Meta, *c.Gossip)
 	}
 }

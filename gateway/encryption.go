@@ -1,7 +1,10 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
+	"crypto/md5"
+	"io"
 	"net/http"
 
 	"github.com/coffer-io/coffer/cluster/meta"
@@ -33,12 +36,36 @@ func (s *Server) ownedBucket(ctx context.Context, q *request) (*meta.Bucket, err
 	return b, nil
 }
 
+// readConfigBody reads a bucket configuration body of at most wire.XMLBodyMax bytes
+// and checks it against its Content-MD5, which the SDKs send with every one.
+func readConfigBody(q *request) ([]byte, error) {
+	want, ok, err := wire.ParseContentMD5(q.r.Header.Get("Content-MD5"))
+	if err != nil {
+		return nil, err
+	}
+	body, err := io.ReadAll(io.LimitReader(q.body, wire.XMLBodyMax+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(body) > wire.XMLBodyMax {
+		return nil, wire.Errorf(wire.ErrMalformedXML, "the configuration is longer than %d bytes", wire.XMLBodyMax)
+	}
+	if ok && md5.Sum(body) != want {
+		return nil, wire.NewError(wire.ErrBadDigest, "")
+	}
+	return body, nil
+}
+
 func (s *Server) putBucketEncryption(w http.ResponseWriter, q *request) error {
 	ctx := q.r.Context()
 	if _, err := s.ownedBucket(ctx, q); err != nil {
 		return err
 	}
-	cfg, err := wire.DecodeEncryptionConfiguration(q.body)
+	body, err := readConfigBody(q)
+	if err != nil {
+		return err
+	}
+	cfg, err := wire.DecodeEncryptionConfiguration(bytes.NewReader(body))
 	if err != nil {
 		return err
 	}

@@ -1,12 +1,18 @@
 package gateway_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	cos "github.com/tencentyun/cos-go-sdk-v5"
 
 	"github.com/coffer-io/coffer/cluster/meta"
@@ -30,6 +36,25 @@ func storedMode(t *testing.T, c *gatewaytest.Cluster, bucket, key string) meta.S
 		t.Fatalf("meta get %s/%s: %v", bucket, key, err)
 	}
 	return v.SSE.Mode
+}
+
+// rawCOS sends a q-signed request for bucket's virtual host to c's gateway.
+func rawCOS(t *testing.T, c *gatewaytest.Cluster, bucket, method, path string, body []byte, h http.Header) *http.Response {
+	t.Helper()
+	req, err := http.NewRequest(method, c.URL+path, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, vs := range h {
+		req.Header[k] = vs
+	}
+	req.Host = c.Host(bucket)
+	cl := &http.Client{Transport: &cos.AuthorizationTransport{SecretID: gatewaytest.AccessKey, SecretKey: gatewaytest.SecretKey}}
+	resp, err := cl.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
 }
 
 func TestBucketEncryption(t *testing.T) {
@@ -123,6 +148,24 @@ func TestBucketEncryption(t *testing.T) {
 		t.Fatalf("anonymous delete encryption: %v", err)
 	}
 
+	// The exact body of cos-api.md section 4, as XML.
+	raw := rawCOS(t, c, bucket, http.MethodGet, "/?encryption", nil, nil)
+	body, _ := io.ReadAll(raw.Body)
+	raw.Body.Close()
+	const wantXML = "<ServerSideEncryptionConfiguration><Rule><ApplyServerSideEncryptionByDefault><SSEAlgorithm>AES256</SSEAlgorithm></ApplyServerSideEncryptionByDefault></Rule></ServerSideEncryptionConfiguration>"
+	if got := regexp.MustCompile(`>\s+<`).ReplaceAllString(strings.TrimSpace(string(body)), "><"); raw.StatusCode != http.StatusOK ||
+		!strings.HasSuffix(got, wantXML) || !strings.HasPrefix(raw.Header.Get("Content-Type"), "application/xml") {
+		t.Fatalf("get encryption: %d %q %q", raw.StatusCode, raw.Header.Get("Content-Type"), body)
+	}
+	// A body that does not match its Content-MD5 is refused.
+	aesXML := []byte("<ServerSideEncryptionConfiguration><Rule><ApplyServerSideEncryptionByDefault><SSEAlgorithm>AES256</SSEAlgorithm></ApplyServerSideEncryptionByDefault></Rule></ServerSideEncryptionConfiguration>")
+	raw = rawCOS(t, c, bucket, http.MethodPut, "/?encryption", aesXML, http.Header{"Content-MD5": {"1B2M2Y8AsgTpgAmY7PhCfg=="}})
+	body, _ = io.ReadAll(raw.Body)
+	raw.Body.Close()
+	if raw.StatusCode != http.StatusBadRequest || !bytes.Contains(body, []byte("<Code>BadDigest</Code>")) {
+		t.Fatalf("put encryption with a wrong Content-MD5: %d %s", raw.StatusCode, body)
+	}
+
 	// Delete: 204, then 404 again and new objects are unencrypted.
 	resp, err = cl.Bucket.DeleteEncryption(ctx)
 	if err != nil || resp.StatusCode != http.StatusNoContent {
@@ -134,6 +177,31 @@ func TestBucketEncryption(t *testing.T) {
 	put("after-delete", nil)
 	if m := storedMode(t, c, bucket, "after-delete"); m != meta.ModeNone {
 		t.Fatalf("object after delete stored in mode %q", m)
+	}
+
+	// aws-sdk-go-v2 speaks the same API.
+	s3c := s3Client(t, c)
+	if _, err := s3c.PutBucketEncryption(ctx, &s3.PutBucketEncryptionInput{
+		Bucket: aws.String(bucket),
+		ServerSideEncryptionConfiguration: &types.ServerSideEncryptionConfiguration{Rules: []types.ServerSideEncryptionRule{{
+			ApplyServerSideEncryptionByDefault: &types.ServerSideEncryptionByDefault{SSEAlgorithm: types.ServerSideEncryptionAes256},
+		}}},
+	}); err != nil {
+		t.Fatalf("aws put encryption: %v", err)
+	}
+	enc, err := s3c.GetBucketEncryption(ctx, &s3.GetBucketEncryptionInput{Bucket: aws.String(bucket)})
+	if err != nil || len(enc.ServerSideEncryptionConfiguration.Rules) != 1 ||
+		enc.ServerSideEncryptionConfiguration.Rules[0].ApplyServerSideEncryptionByDefault.SSEAlgorithm != types.ServerSideEncryptionAes256 {
+		t.Fatalf("aws get encryption: %v", err)
+	}
+	if _, err := s3c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String("aws"), Body: strings.NewReader("x")}); err != nil {
+		t.Fatal(err)
+	}
+	if m := storedMode(t, c, bucket, "aws"); m != meta.ModeSSECOS {
+		t.Fatalf("aws put into an AES256 bucket stored as %q", m)
+	}
+	if _, err := s3c.DeleteBucketEncryption(ctx, &s3.DeleteBucketEncryptionInput{Bucket: aws.String(bucket)}); err != nil {
+		t.Fatalf("aws delete encryption: %v", err)
 	}
 
 	// A KMS default set underneath (no API accepts it yet) fails writes clearly

@@ -170,13 +170,24 @@ func TestDevRestartDurable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}
+	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: true}
 	defer tr.CloseIdleConnections()
 	cl2 := cosClient(t, d2.ready.HTTPSURL, bucket, creds, tr)
 	for key, body := range map[string][]byte{"small.txt": small, "dir/large.txt": large} {
 		if got := getObject(t, cl2, key); !bytes.Equal(got, body) {
 			t.Fatalf("after restart, GET %s: %d bytes differ from the %d put", key, len(got), len(body))
 		}
+	}
+	// Writes work after the restart too (HTTP/2 over TLS here).
+	resp, err := cl2.Object.Put(ctx, "after-restart", bytes.NewReader(small), nil)
+	if err != nil {
+		t.Fatalf("PUT after restart: %v", err)
+	}
+	if resp.Proto != "HTTP/2.0" {
+		t.Errorf("HTTPS answered with %s, want HTTP/2.0", resp.Proto)
+	}
+	if got := getObject(t, cl2, "after-restart"); !bytes.Equal(got, small) {
+		t.Fatal("GET after-restart: other bytes")
 	}
 	if err := d2.stop(); err != nil {
 		t.Fatalf("clean stop: %v", err)

@@ -91,6 +91,12 @@ func TestAuth(t *testing.T) {
 		{name: "Expired", method: "GET", path: "/obj", ak: ak, sk: sk, at: &cos.AuthTime{
 			SignStartTime: past, SignEndTime: past.Add(time.Hour), KeyStartTime: past, KeyEndTime: past.Add(time.Hour),
 		}, status: 403, code: "AccessDenied", message: "Request has expired"},
+		// The Go SDK builds StringToSign from q-key-time; when it differs from
+		// q-sign-time a server must still accept it (cos-api.md 2.2 step 5).
+		{name: "KeyTimeDiffersFromSignTime", method: "GET", path: "/obj", ak: ak, sk: sk, at: &cos.AuthTime{
+			SignStartTime: time.Now().Add(-time.Minute), SignEndTime: time.Now().Add(time.Hour),
+			KeyStartTime: time.Now().Add(-2 * time.Minute), KeyEndTime: time.Now().Add(2 * time.Hour),
+		}, status: 200},
 		{name: "TamperedSignedHeader", method: "GET", path: "/obj", h: http.Header{"X-Cos-Meta-A": {"1"}}, ak: ak, sk: sk,
 			tamper: func(r *http.Request) { r.Header.Set("X-Cos-Meta-A", "2") }, status: 403, code: "SignatureDoesNotMatch"},
 		{name: "TamperedQuery", method: "GET", path: "/?prefix=o", ak: ak, sk: sk,

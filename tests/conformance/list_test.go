@@ -135,6 +135,11 @@ func TestList(t *testing.T) {
 		{"DelimiterNotSlash", "", "b", "", 0, true},
 		{"DelimiterDoubleSlash", "z/", "/", "", 0, false},
 		{"NoMatch", "nothing/", "/", "", 0, false},
+		// The SDK sends query values form-encoded: a space travels as '+'.
+		{"PrefixSpace", "a ", "", "", 0, false},
+		{"PrefixPlus", "a+", "", "", 0, false},
+		{"PrefixPercent", "a%", "", "", 0, false},
+		{"MarkerSpace", "", "", "a b", 2, true},
 	}
 	for _, tc := range cases {
 		t.Run("V1/"+tc.name, func(t *testing.T) {

@@ -198,6 +198,20 @@ func TestMultipart(t *testing.T) {
 		if r.Header.Get("x-cos-hash-crc64ecma") != crc(whole) {
 			t.Errorf("206 of a multipart object: CRC %s, want the whole object's", r.Header.Get("x-cos-hash-crc64ecma"))
 		}
+		// The SDK's downloaders: GetToFile checks the CRC-64 of what it read against
+		// the header; Download HEADs, fetches 1 MiB ranges concurrently and checks
+		// their combined CRC-64 against the HEAD's (cos-api.md 6.6).
+		dir := t.TempDir()
+		if _, err := cl.Object.GetToFile(e.ctx, key, filepath.Join(dir, "get"), nil); err != nil {
+			t.Errorf("GetToFile: %v", err)
+		} else if b, _ := os.ReadFile(filepath.Join(dir, "get")); !bytes.Equal(b, whole) {
+			t.Error("GetToFile wrote other bytes")
+		}
+		if _, err := cl.Object.Download(e.ctx, key, filepath.Join(dir, "download"), &cos.MultiDownloadOptions{PartSize: 1, ThreadPoolSize: 2}); err != nil {
+			t.Errorf("Download: %v", err)
+		} else if b, _ := os.ReadFile(filepath.Join(dir, "download")); !bytes.Equal(b, whole) {
+			t.Error("Download wrote other bytes")
+		}
 		// The upload is gone.
 		_, _, err = cl.Object.ListParts(e.ctx, key, init.UploadID, nil)
 		wantCOSErr(t, "list parts after complete", err, 404, "NoSuchUpload")

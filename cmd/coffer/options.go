@@ -109,6 +109,10 @@ var errHelp = flag.ErrHelp
 func load[T any](name string, opts []option[T], s *T, configFile *string, args []string, src source, usageOut io.Writer) error {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(usageOut)
+	fs.Usage = func() {
+		fmt.Fprintf(usageOut, "usage: coffer %s [flags]\n\nflags (each also an env variable; precedence flags > env > file > defaults):\n", name)
+		fs.PrintDefaults()
+	}
 	flagVals := map[string]string{}
 	var flagOrder []string
 	record := func(n string) func(string) error {

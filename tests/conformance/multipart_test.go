@@ -443,6 +443,41 @@ func TestMultipart(t *testing.T) {
 			t.Errorf("copied object differs")
 		}
 	})
+	t.Run("SSEHeadersTolerated", func(t *testing.T) {
+		// Node sends x-cos-server-side-encryption on every part and Go's Upload()
+		// sends it on Complete: both must be accepted (cos-api.md 0.5, 3.2).
+		const k = "sse/tolerated"
+		sse := hdr("x-cos-server-side-encryption", "AES256")
+		up, resp, err := cl.Object.InitiateMultipartUpload(e.ctx, k, &cos.InitiateMultipartUploadOptions{
+			ObjectPutHeaderOptions: &cos.ObjectPutHeaderOptions{XCosServerSideEncryption: "AES256"},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.Header.Get("x-cos-server-side-encryption") != "AES256" {
+			t.Errorf("Initiate SSE echo %q", resp.Header.Get("x-cos-server-side-encryption"))
+		}
+		p := []byte("one small part")
+		resp, err = cl.Object.UploadPart(e.ctx, k, up.UploadID, 1, bytes.NewReader(p), &cos.ObjectUploadPartOptions{XOptionHeader: sse})
+		if err != nil {
+			t.Fatalf("Upload Part with x-cos-server-side-encryption: %v", err)
+		}
+		_, resp, err = cl.Object.CompleteMultipartUpload(e.ctx, k, up.UploadID, &cos.CompleteMultipartUploadOptions{
+			Parts: []cos.Object{{PartNumber: 1, ETag: etag(p)}}, XOptionHeader: sse,
+		})
+		if err != nil {
+			t.Fatalf("Complete with x-cos-server-side-encryption: %v", err)
+		}
+		g, err := cl.Object.Head(e.ctx, k, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g.Header.Get("x-cos-server-side-encryption") != "AES256" {
+			t.Errorf("HEAD SSE echo %q", g.Header.Get("x-cos-server-side-encryption"))
+		}
+		_, err = cl.Object.Head(e.ctx, k, &cos.ObjectHeadOptions{XOptionHeader: sse})
+		wantCOSErr(t, "HEAD with x-cos-server-side-encryption", err, 400, "")
+	})
 	t.Run("SDKUpload", func(t *testing.T) {
 		// The high-level Upload checks Complete's whole-object CRC-64 against the file.
 		data := randomBytes(2*partMin + 4321)

@@ -197,12 +197,12 @@ func (n *Node) open() error {
 		for _, p := range cfg.Bootstrap {
 			conf.Servers = append(conf.Servers, raft.Server{Suffrage: raft.Voter, ID: raft.ServerID(p.ID), Address: raft.ServerAddress(p.Addr)})
 		}
-		if err := raft.BootstrapCluster(rc, logs, n.store, snaps, n.trans, conf); err != nil && !errors.Is(err, raft.ErrCantBootstrap) {
+		if err := raft.BootstrapCluster(rc, logs, n.store, snaps, noPipelineTransport{n.trans}, conf); err != nil && !errors.Is(err, raft.ErrCantBootstrap) {
 			return fmt.Errorf("cluster: bootstrap: %w", err)
 		}
 		n.log.Info("cluster: bootstrapped", "voters", len(conf.Servers))
 	}
-	n.raft, err = raft.NewRaft(rc, n.sm, logs, n.store, snaps, n.trans)
+	n.raft, err = raft.NewRaft(rc, n.sm, logs, n.store, snaps, noPipelineTransport{n.trans})
 	if err != nil {
 		return fmt.Errorf("cluster: start raft: %w", err)
 	}

@@ -478,6 +478,42 @@ func TestMultipart(t *testing.T) {
 		_, err = cl.Object.Head(e.ctx, k, &cos.ObjectHeadOptions{XOptionHeader: sse})
 		wantCOSErr(t, "HEAD with x-cos-server-side-encryption", err, 400, "")
 	})
+	t.Run("UploadBoundToKey", func(t *testing.T) {
+		// An upload id names an upload of one key: used with another key it is unknown.
+		up, _, err := cl.Object.InitiateMultipartUpload(e.ctx, "bound/a", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := []byte("bound part")
+		if _, err := cl.Object.UploadPart(e.ctx, "bound/a", up.UploadID, 1, bytes.NewReader(p), nil); err != nil {
+			t.Fatal(err)
+		}
+		// An upload in progress is not an object.
+		res, _, err := cl.Bucket.Get(e.ctx, &cos.BucketGetOptions{Prefix: "bound/"})
+		if err != nil || len(res.Contents) != 0 {
+			t.Errorf("listing shows an upload in progress: %+v %v", res, err)
+		}
+		_, err = cl.Object.Head(e.ctx, "bound/a", nil)
+		wantCOSErr(t, "HEAD of a key with an upload in progress", err, 404, "")
+		_, err = cl.Object.UploadPart(e.ctx, "bound/b", up.UploadID, 1, bytes.NewReader(p), nil)
+		wantCOSErr(t, "Upload Part under another key", err, 404, "NoSuchUpload")
+		_, _, err = cl.Object.ListParts(e.ctx, "bound/b", up.UploadID, nil)
+		wantCOSErr(t, "List Parts under another key", err, 404, "NoSuchUpload")
+		_, _, err = cl.Object.CompleteMultipartUpload(e.ctx, "bound/b", up.UploadID, &cos.CompleteMultipartUploadOptions{
+			Parts: []cos.Object{{PartNumber: 1, ETag: etag(p)}},
+		})
+		wantCOSErr(t, "Complete under another key", err, 404, "NoSuchUpload")
+		_, err = cl.Object.AbortMultipartUpload(e.ctx, "bound/b", up.UploadID)
+		wantCOSErr(t, "Abort under another key", err, 404, "NoSuchUpload")
+		// The upload itself is untouched.
+		if _, _, err := cl.Object.CompleteMultipartUpload(e.ctx, "bound/a", up.UploadID, &cos.CompleteMultipartUploadOptions{
+			Parts: []cos.Object{{PartNumber: 1, ETag: etag(p)}},
+		}); err != nil {
+			t.Fatalf("Complete under its own key: %v", err)
+		}
+		_, err = cl.Object.Head(e.ctx, "bound/b", nil)
+		wantCOSErr(t, "HEAD of the other key", err, 404, "")
+	})
 	t.Run("SDKUpload", func(t *testing.T) {
 		// The high-level Upload checks Complete's whole-object CRC-64 against the file.
 		data := randomBytes(2*partMin + 4321)

@@ -563,6 +563,36 @@ func TestMultipart(t *testing.T) {
 			}
 			done = append(done, types.CompletedPart{PartNumber: aws.Int32(int32(i + 1)), ETag: out.ETag})
 		}
+		// Part 3 copied from a range of the source; then List Parts paged by one.
+		cp, err := s3c.UploadPartCopy(e.ctx, &s3.UploadPartCopyInput{
+			Bucket: aws.String(bucket), Key: aws.String(k), UploadId: up.UploadId, PartNumber: aws.Int32(3),
+			CopySource: aws.String(bucket + "/copy-source"), CopySourceRange: aws.String("bytes=10-19"),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cp.CopyPartResult == nil || aws.ToString(cp.CopyPartResult.ETag) != etag(source[10:20]) {
+			t.Errorf("UploadPartCopy result %+v", cp.CopyPartResult)
+		}
+		var listed []int32
+		lin := &s3.ListPartsInput{Bucket: aws.String(bucket), Key: aws.String(k), UploadId: up.UploadId, MaxParts: aws.Int32(1)}
+		for range 5 {
+			lp, err := s3c.ListParts(e.ctx, lin)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range lp.Parts {
+				listed = append(listed, aws.ToInt32(p.PartNumber))
+			}
+			if !aws.ToBool(lp.IsTruncated) {
+				break
+			}
+			lin.PartNumberMarker = lp.NextPartNumberMarker
+		}
+		if !slices.Equal(listed, []int32{1, 2, 3}) {
+			t.Errorf("s3 ListParts paged: %v", listed)
+		}
+		// Complete with parts 1 and 2 only: part 2 is small but last.
 		out, err := s3c.CompleteMultipartUpload(e.ctx, &s3.CompleteMultipartUploadInput{
 			Bucket: aws.String(bucket), Key: aws.String(k), UploadId: up.UploadId, MultipartUpload: &types.CompletedMultipartUpload{Parts: done},
 		})

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net/http"
@@ -353,7 +354,11 @@ func aclFromRequest(q *request, object bool) (meta.ACL, error) {
 	if !hasBody {
 		return meta.ACL{}, wire.Errorf(wire.ErrInvalidRequest, "PUT ?acl needs an ACL header or body")
 	}
-	pol, err := wire.DecodeAccessControlPolicy(q.body)
+	body, err := readXMLBody(q, wire.XMLBodyMax)
+	if err != nil {
+		return meta.ACL{}, err
+	}
+	pol, err := wire.DecodeAccessControlPolicy(bytes.NewReader(body))
 	if err != nil {
 		return meta.ACL{}, err
 	}

@@ -36,19 +36,23 @@ func (s *Server) ownedBucket(ctx context.Context, q *request) (*meta.Bucket, err
 	return b, nil
 }
 
-// readConfigBody reads a bucket configuration body of at most wire.XMLBodyMax bytes
-// and checks it against its Content-MD5, which the SDKs send with every one.
-func readConfigBody(q *request) ([]byte, error) {
+// readConfigBody reads a bucket configuration body (see readXMLBody).
+func readConfigBody(q *request) ([]byte, error) { return readXMLBody(q, wire.XMLBodyMax) }
+
+// readXMLBody reads an XML request body of at most max bytes and checks it against
+// its Content-MD5, which both SDKs send with every XML body (cos-api.md 5.1): a
+// mismatch is BadDigest and nothing is applied.
+func readXMLBody(q *request, max int) ([]byte, error) {
 	want, ok, err := wire.ParseContentMD5(q.r.Header.Get("Content-MD5"))
 	if err != nil {
 		return nil, err
 	}
-	body, err := io.ReadAll(io.LimitReader(q.body, wire.XMLBodyMax+1))
+	body, err := io.ReadAll(io.LimitReader(q.body, int64(max)+1))
 	if err != nil {
 		return nil, err
 	}
-	if len(body) > wire.XMLBodyMax {
-		return nil, wire.Errorf(wire.ErrMalformedXML, "the configuration is longer than %d bytes", wire.XMLBodyMax)
+	if len(body) > max {
+		return nil, wire.Errorf(wire.ErrMalformedXML, "the body is longer than %d bytes", max)
 	}
 	if ok && md5.Sum(body) != want {
 		return nil, wire.NewError(wire.ErrBadDigest, "")

@@ -42,20 +42,35 @@ func (s *Server) CollectGarbage(ctx context.Context) (int, error) {
 	if !ok {
 		return 0, errors.New("gateway: metadata client cannot acknowledge garbage")
 	}
-	items, err := s.meta.GarbageList(ctx, 0, GCBatchMax)
-	if err != nil || len(items) == 0 {
-		return 0, err
-	}
-	var done []uint64
-	for _, it := range items {
-		if s.deleteGarbage(ctx, it) {
-			done = append(done, it.Seq)
+	// Walk the whole queue page by page, so items that cannot be deleted yet (a node
+	// down) do not hide the ones behind them.
+	removed := 0
+	for after := uint64(0); ; {
+		items, err := s.meta.GarbageList(ctx, after, GCBatchMax)
+		if err != nil {
+			return removed, err
+		}
+		if len(items) == 0 {
+			return removed, nil
+		}
+		var done []uint64
+		for _, it := range items {
+			if s.deleteGarbage(ctx, it) {
+				done = append(done, it.Seq)
+			}
+		}
+		if len(done) > 0 {
+			n, err := acker.AckGarbage(ctx, done)
+			removed += n
+			if err != nil {
+				return removed, err
+			}
+		}
+		after = items[len(items)-1].Seq
+		if len(items) < GCBatchMax {
+			return removed, nil
 		}
 	}
-	if len(done) == 0 {
-		return 0, nil
-	}
-	return acker.AckGarbage(ctx, done)
 }
 
 func (s *Server) deleteGarbage(ctx context.Context, it meta.GarbageItem) bool {

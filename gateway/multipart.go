@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
 	"io"
@@ -229,7 +230,11 @@ func (s *Server) completeUpload(w http.ResponseWriter, q *request) error {
 	if err != nil {
 		return err
 	}
-	req, err := wire.DecodeCompleteMultipartUpload(q.body)
+	body, err := readXMLBody(q, wire.CompleteBodyMax)
+	if err != nil {
+		return err
+	}
+	req, err := wire.DecodeCompleteMultipartUpload(bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
@@ -337,20 +342,11 @@ func (s *Server) listParts(w http.ResponseWriter, q *request) error {
 	if err != nil {
 		return err
 	}
-	maxParts, err := wire.ParseMaxKeys(q.query.Get("max-parts"), wire.ListMaxKeysMax)
+	params, err := wire.ParseListParts(q.query)
 	if err != nil {
 		return err
 	}
-	encodeURL, err := wire.ParseEncodingType(q.query.Get("encoding-type"))
-	if err != nil {
-		return err
-	}
-	marker := 0
-	if v := q.query.Get("part-number-marker"); v != "" {
-		if marker, err = strconv.Atoi(v); err != nil || marker < 0 {
-			return wire.Errorf(wire.ErrInvalidArgument, "invalid part-number-marker")
-		}
-	}
+	maxParts, marker, encodeURL := params.MaxParts, params.PartNumberMarker, params.EncodeURL
 	res, err := s.meta.ListParts(ctx, q.bucket, q.key, up.UploadID, meta.ListPartsOptions{PartNumberMarker: marker, MaxParts: maxParts})
 	if err != nil {
 		return err

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"crypto/md5"
 	"encoding/hex"
@@ -8,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -65,7 +67,10 @@ func (s *Server) parseObjectInput(q *request, b *meta.Bucket, op wire.SSEOp) (ob
 			ContentLanguage:    h.Get("Content-Language"),
 			Expires:            h.Get("Expires"),
 		},
-		storage: firstHeader(h, "x-cos-storage-class", "x-amz-storage-class"),
+	}
+	var err error
+	if in.storage, err = wire.ParseStorageClass(h); err != nil {
+		return in, err
 	}
 	md, err := wire.ParseMetadata(h)
 	if err != nil {
@@ -170,6 +175,28 @@ func (q *request) bodySize() (int64, error) {
 	return n, nil
 }
 
+// sizedBody returns the request body with its size. A body sent with
+// Transfer-Encoding: chunked and no declared length (the COS Go SDK does this for
+// readers it cannot size) is spooled first, encrypted if it outgrows memory (see
+// spool), because the pipeline must know the size before it starts.
+func (s *Server) sizedBody(q *request) (io.Reader, int64, func(), error) {
+	if q.bodyLen >= 0 || q.r.ContentLength >= 0 {
+		n, err := q.bodySize()
+		return q.body, n, func() {}, err
+	}
+	sp := newSpool(postSpoolMemoryBytes, s.cfg.Rand, func() (*os.File, error) { return os.CreateTemp("", "coffer-put-*") })
+	n, err := sp.fill(q.body, ObjectBytesMax, -1)
+	if err != nil {
+		sp.Close()
+		return nil, 0, nil, err
+	}
+	if n > ObjectBytesMax {
+		sp.Close()
+		return nil, 0, nil, wire.Errorf(wire.ErrEntityTooLarge, "objects are limited to %d bytes", int64(ObjectBytesMax))
+	}
+	return sp.reader(), n, func() { sp.Close() }, nil
+}
+
 // stored is what writing one shard set produced.
 type stored struct {
 	size   int64
@@ -228,10 +255,6 @@ func (s *Server) putObject(w http.ResponseWriter, q *request) error {
 	if err := wire.ValidKey(q.key); err != nil {
 		return err
 	}
-	size, err := q.bodySize()
-	if err != nil {
-		return err
-	}
 	in, err := s.parseObjectInput(q, b, wire.SSEOpPut)
 	if err != nil {
 		return err
@@ -240,7 +263,12 @@ func (s *Server) putObject(w http.ResponseWriter, q *request) error {
 	if err != nil {
 		return err
 	}
-	v, err := s.storeObject(ctx, q, q.body, size, in, sum)
+	body, size, release, err := s.sizedBody(q)
+	if err != nil {
+		return err
+	}
+	defer release()
+	v, err := s.storeObject(ctx, q, body, size, in, sum)
 	if err != nil {
 		return err
 	}
@@ -443,7 +471,11 @@ func (s *Server) deleteObjects(w http.ResponseWriter, q *request) error {
 	if _, err := s.bucketForWrite(ctx, q); err != nil {
 		return err
 	}
-	req, err := wire.DecodeDelete(q.body)
+	body, err := readXMLBody(q, wire.DeleteBodyMax)
+	if err != nil {
+		return err
+	}
+	req, err := wire.DecodeDelete(bytes.NewReader(body))
 	if err != nil {
 		return err
 	}

@@ -76,6 +76,10 @@ func New(cfg Config, m Meta) (*Server, error) {
 	return s, nil
 }
 
+// Close releases the pooled connections to storage nodes. Call it after the HTTP
+// servers and Run have stopped.
+func (s *Server) Close() { s.nodes.Close() }
+
 // request is the per-request state the handlers share.
 type request struct {
 	id     string
@@ -187,7 +191,8 @@ func (s *Server) Ready(ctx context.Context) error {
 	if _, _, err := s.keys.active(ctx); err != nil {
 		return err
 	}
-	nodes, err := s.nodes.active(ctx, false)
+	// Force a fresh layout: storage nodes may have registered since the last look.
+	nodes, err := s.nodes.active(ctx, true)
 	if err != nil {
 		return err
 	}

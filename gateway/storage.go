@@ -90,13 +90,9 @@ func (n *nodeSet) place(ctx context.Context, vid meta.ID, shards int) ([]string,
 	return ids, nil
 }
 
+// client returns the pooled client of storage node id at its address in the current
+// layout; a node that moved to a new address gets a new client.
 func (n *nodeSet) client(ctx context.Context, id string) (*node.Client, error) {
-	n.mu.Lock()
-	c, ok := n.clients[id]
-	n.mu.Unlock()
-	if ok {
-		return c, nil
-	}
 	for _, force := range []bool{false, true} {
 		l, err := n.current(ctx, force)
 		if err != nil {
@@ -108,9 +104,10 @@ func (n *nodeSet) client(ctx context.Context, id string) (*node.Client, error) {
 			}
 			n.mu.Lock()
 			defer n.mu.Unlock()
-			if c, ok := n.clients[id]; ok && c.Addr() == sn.Addrs[0] {
-				return c, nil
-			} else if ok {
+			if c, ok := n.clients[id]; ok {
+				if c.Addr() == sn.Addrs[0] {
+					return c, nil
+				}
 				c.Close()
 			}
 			c := node.NewClient(sn.Addrs[0], n.cfg)

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -131,7 +132,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	q := &request{id: id, r: r, bodyLen: -1}
-	err := s.serve(sw, q)
+	var err error
+	if strings.HasPrefix(r.URL.Path, AdminPrefix) {
+		err = s.serveAdmin(sw, q)
+	} else {
+		err = s.serve(sw, q)
+	}
 	if err != nil {
 		if sw.wroteHeader {
 			// The response is already under way (a GET whose read failed midway):
@@ -205,9 +211,9 @@ func (s *Server) Ready(ctx context.Context) error {
 
 func (s *Server) serve(w http.ResponseWriter, q *request) error {
 	r := q.r
-	query, err := auth.ParseQuery(r.URL.RawQuery)
+	query, err := parseQuery(r.URL.RawQuery)
 	if err != nil {
-		return wire.Errorf(wire.ErrInvalidURI, "malformed query string")
+		return err
 	}
 	q.query = query
 	target, err := route.Resolve(s.route, r.Host, r.URL.EscapedPath())
@@ -247,6 +253,14 @@ func (s *Server) serve(w http.ResponseWriter, q *request) error {
 		return wire.Errorf(wire.ErrNotImplemented, "%s is not implemented", q.op)
 	}
 	return h(s, w, q)
+}
+
+func parseQuery(raw string) (auth.Query, error) {
+	q, err := auth.ParseQuery(raw)
+	if err != nil {
+		return nil, wire.Errorf(wire.ErrInvalidURI, "malformed query string")
+	}
+	return q, nil
 }
 
 // handler serves one operation. It returns an error instead of writing one, so that

@@ -271,6 +271,9 @@ func TestMultipart(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if _, err := cl.Object.UploadPart(e.ctx, "badnum", up.UploadID, 10000, bytes.NewReader([]byte("x")), nil); err != nil {
+			t.Errorf("part number 10000: %v", err)
+		}
 		for _, n := range []int{0, 10001} {
 			_, err = cl.Object.UploadPart(e.ctx, "badnum", up.UploadID, n, bytes.NewReader([]byte("x")), nil)
 			wantCOSErr(t, fmt.Sprintf("part number %d", n), err, 400, "InvalidArgument")

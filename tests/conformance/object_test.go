@@ -138,6 +138,8 @@ func TestObject(t *testing.T) {
 		{"InvalidUnit", "items=0-9", 200, 0, n - 1},
 		{"InvalidSyntax", "bytes=abc", 200, 0, n - 1},
 		{"InvalidEmpty", "bytes=", 200, 0, n - 1},
+		// COS serves single ranges only; S3 ignores a multi-range header.
+		{"MultiRangeIgnored", "bytes=0-1,5-6", 200, 0, n - 1},
 	}
 	for _, rc := range ranges {
 		check := func(t *testing.T, status int, h http.Header, body []byte) {
@@ -521,6 +523,27 @@ func TestObject(t *testing.T) {
 		}
 	})
 
+	t.Run("ListAgreesWithHead", func(t *testing.T) {
+		res, _, err := cl.Bucket.Get(e.ctx, &cos.BucketGetOptions{Prefix: key})
+		if err != nil || len(res.Contents) != 1 {
+			t.Fatalf("list: %+v %v", res, err)
+		}
+		o := res.Contents[0]
+		lm, err := time.Parse(time.RFC3339, o.LastModified)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !lm.Truncate(time.Second).Equal(lastMod) || o.ETag != tag || o.Size != int64(len(data)) {
+			t.Errorf("listing says %s %s %d, HEAD says %s %s %d", o.LastModified, o.ETag, o.Size, lastMod, tag, len(data))
+		}
+	})
+	t.Run("HostCaseInsensitive", func(t *testing.T) {
+		up := e.cos(bucket)
+		up.Host = strings.ToUpper(e.c.Host(bucket))
+		if _, err := up.Object.Head(e.ctx, key, nil); err != nil {
+			t.Errorf("HEAD through %s: %v", up.Host, err)
+		}
+	})
 	t.Run("Delete", func(t *testing.T) {
 		e.put(t, cl, "del", []byte("x"))
 		resp, err := cl.Object.Delete(e.ctx, "del")
@@ -541,6 +564,8 @@ func TestObject(t *testing.T) {
 		}
 		_, err = s3c.GetObject(e.ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String("del")})
 		wantS3Err(t, "s3 get deleted", err, 404, "NoSuchKey")
+		_, err = e.cos("nobucket-1250000000").Object.Delete(e.ctx, "del")
+		wantCOSErr(t, "delete in a missing bucket", err, 404, "NoSuchBucket")
 	})
 
 	t.Run("ErrorBody", func(t *testing.T) {

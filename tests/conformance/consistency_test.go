@@ -2,7 +2,9 @@ package conformance
 
 import (
 	"bytes"
+	"fmt"
 	"io"
+	"sync"
 	"testing"
 )
 
@@ -43,5 +45,91 @@ func TestReadDuringOverwrite(t *testing.T) {
 	}
 	if now := e.get(t, cl, "obj"); !bytes.Equal(now, next) {
 		t.Fatal("GET after the overwrite does not return the new object")
+	}
+}
+
+// TestConcurrentOverwrites: while writers overwrite one key, every GET returns one
+// whole version (its body matches its own ETag and CRC-64 headers and is one of
+// the bodies written), and afterwards the key holds one of them, with exactly one
+// listing entry.
+func TestConcurrentOverwrites(t *testing.T) {
+	e := start(t)
+	const bucket = "overwrite-1250000000"
+	cl := e.mkBucket(t, bucket, nil)
+	const writers, writes = 3, 4
+	bodies := map[string]bool{}
+	var all [][]byte
+	for range writers * writes {
+		b := randomBytes(150 << 10)
+		all = append(all, b)
+		bodies[md5hex(b)] = true
+	}
+	e.put(t, cl, "hot", all[0])
+
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	errs := make(chan error, 64)
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range writes {
+				if _, err := cl.Object.Put(e.ctx, "hot", bytes.NewReader(all[w*writes+i]), nil); err != nil {
+					errs <- fmt.Errorf("writer %d: %w", w, err)
+					return
+				}
+			}
+		}()
+	}
+	var rg sync.WaitGroup
+	reads := 0
+	var mu sync.Mutex
+	for range 2 {
+		rg.Add(1)
+		go func() {
+			defer rg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				resp, err := cl.Object.Get(e.ctx, "hot", nil)
+				if err != nil {
+					errs <- fmt.Errorf("reader: %w", err)
+					return
+				}
+				b, err := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if err != nil {
+					errs <- fmt.Errorf("reader: body: %w", err)
+					return
+				}
+				if !bodies[md5hex(b)] || resp.Header.Get("ETag") != etag(b) || resp.Header.Get("x-cos-hash-crc64ecma") != crc(b) {
+					errs <- fmt.Errorf("reader: %d bytes that are not one version (ETag %s)", len(b), resp.Header.Get("ETag"))
+					return
+				}
+				mu.Lock()
+				reads++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	close(stop)
+	rg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if reads == 0 {
+		t.Error("no read completed while writing")
+	}
+	if got := e.get(t, cl, "hot"); !bodies[md5hex(got)] {
+		t.Error("the key holds none of the bodies written")
+	}
+	res, _, err := cl.Bucket.Get(e.ctx, nil)
+	if err != nil || len(res.Contents) != 1 {
+		t.Errorf("listing after concurrent overwrites: %+v %v", res, err)
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	cos "github.com/tencentyun/cos-go-sdk-v5"
 
 	"github.com/coffer-io/coffer/gateway/gatewaytest"
@@ -542,6 +543,39 @@ func TestObject(t *testing.T) {
 		up.Host = strings.ToUpper(e.c.Host(bucket))
 		if _, err := up.Object.Head(e.ctx, key, nil); err != nil {
 			t.Errorf("HEAD through %s: %v", up.Host, err)
+		}
+	})
+	t.Run("S3Checksums", func(t *testing.T) {
+		// aws-sdk-go-v2 sends checksums as headers when given, as aws-chunked
+		// trailers when it computes them; wrong ones are BadDigest.
+		body := "checksummed"
+		cases := []struct {
+			name string
+			in   s3.PutObjectInput
+			ok   bool
+		}{
+			{"MD5Wrong", s3.PutObjectInput{ContentMD5: aws.String(md5b64([]byte("other")))}, false},
+			{"CRC32Wrong", s3.PutObjectInput{ChecksumCRC32: aws.String("AAAAAA==")}, false},
+			{"SHA256Wrong", s3.PutObjectInput{ChecksumSHA256: aws.String("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=")}, false},
+			{"MD5Right", s3.PutObjectInput{ContentMD5: aws.String(md5b64([]byte(body)))}, true},
+			{"SHA256Trailer", s3.PutObjectInput{ChecksumAlgorithm: types.ChecksumAlgorithmSha256}, true},
+			{"CRC32CTrailer", s3.PutObjectInput{ChecksumAlgorithm: types.ChecksumAlgorithmCrc32c}, true},
+		}
+		for _, tc := range cases {
+			in := tc.in
+			in.Bucket, in.Key, in.Body = aws.String(bucket), aws.String("s3sum/"+tc.name), strings.NewReader(body)
+			_, err := s3c.PutObject(e.ctx, &in)
+			if tc.ok {
+				if err != nil {
+					t.Errorf("%s: %v", tc.name, err)
+				} else if got := e.get(t, cl, "s3sum/"+tc.name); string(got) != body {
+					t.Errorf("%s: stored %q", tc.name, got)
+				}
+				continue
+			}
+			wantS3Err(t, tc.name, err, 400, "BadDigest")
+			_, err = cl.Object.Head(e.ctx, "s3sum/"+tc.name, nil)
+			wantCOSErr(t, tc.name+": head after a refused put", err, 404, "")
 		}
 	})
 	t.Run("Delete", func(t *testing.T) {

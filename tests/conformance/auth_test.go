@@ -103,6 +103,12 @@ func TestAuth(t *testing.T) {
 			tamper: func(r *http.Request) { r.URL.RawQuery = "prefix=x" }, status: 403, code: "SignatureDoesNotMatch"},
 		{name: "TamperedMethod", method: "GET", path: "/obj", ak: ak, sk: sk,
 			tamper: func(r *http.Request) { r.Method = http.MethodDelete }, status: 403, code: "SignatureDoesNotMatch"},
+		// Node signs neither Content-Type nor Cache-Control (cos-api.md 2.2).
+		{name: "NodeUnsignedContentType", method: "GET", path: "/obj", ak: ak, sk: sk,
+			tamper: func(r *http.Request) {
+				r.Header.Set("Content-Type", "text/plain")
+				r.Header.Set("Cache-Control", "no-cache")
+			}, status: 200},
 		{name: "UnsignedHeaderAdded", method: "GET", path: "/obj", ak: ak, sk: sk,
 			tamper: func(r *http.Request) { r.Header.Set("X-Unsigned", "fine") }, status: 200},
 		{name: "MalformedAuthorization", method: "GET", path: "/obj", ak: ak, sk: sk,

@@ -626,3 +626,15 @@ func (c *Client) AckGarbage(ctx context.Context, seqs []uint64) (int, error) {
 func (c *Client) Stats(ctx context.Context, opts ReadOptions) (meta.Stats, error) {
 	return clientRead(ctx, c, readStats, noArgs{}, opts)
 }
+
+// ShardsOwner reports whether the shard set written under id (a simple version's id,
+// or a part's ShardsID) is live — referenced by a current object version or by a part
+// of an open upload — and by what (linearizable). Shards of replaced or deleted
+// versions and of aborted uploads are not live: they wait in the garbage queue, and
+// removing them early is harmless. A PUT writes its shards before it commits, so a
+// set not yet live may still be in flight: storage nodes' sweepers remove unknown
+// shards only after a grace period.
+func (c *Client) ShardsOwner(ctx context.Context, id meta.ID) (meta.ShardsRef, bool, error) {
+	r, err := clientRead(ctx, c, readShardsOwner, shardsArgs{id}, ReadOptions{})
+	return r.Ref, r.Live, err
+}

@@ -165,4 +165,5 @@ var metaReads = map[string]readHandler{
 	readGarbage.name:     readGarbage.handler(),
 	readByMasterKey.name: readByMasterKey.handler(),
 	readStats.name:       readStats.handler(),
+	readShardsOwner.name: readShardsOwner.handler(),
 }

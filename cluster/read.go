@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+
+	"github.com/coffer-io/coffer/cluster/internal/fsm"
+	"github.com/coffer-io/coffer/cluster/meta"
 )
 
 // readHandler serves one named read on the leader (or locally for a stale read):
@@ -87,3 +90,21 @@ func (n *Node) read(ctx context.Context, name string, opts ReadOptions, local fu
 	}
 	return err
 }
+
+// shardsArgs and shardsOwnerResult are the argument and result of readShardsOwner.
+type (
+	shardsArgs struct {
+		ID meta.ID `json:"id"`
+	}
+	shardsOwnerResult struct {
+		Ref  meta.ShardsRef `json:"ref"`
+		Live bool           `json:"live"`
+	}
+)
+
+// readShardsOwner answers whether a shard set is referenced, for storage nodes'
+// orphan sweepers.
+var readShardsOwner = fsmRead("shards-owner", func(f *fsm.FSM, a shardsArgs) (shardsOwnerResult, error) {
+	ref, live, err := f.ShardsOwner(a.ID)
+	return shardsOwnerResult{Ref: ref, Live: live}, err
+})

@@ -165,6 +165,45 @@ func TestACL(t *testing.T) {
 		wantCOSErr(t, "ACL of a missing object", err, 404, "NoSuchKey")
 	})
 
+	t.Run("GrantHeadersNotDropped", func(t *testing.T) {
+		// x-cos-grant-* on a write must be honoured or refused (PUT ?acl refuses
+		// them with NotImplemented), never silently dropped.
+		const grantee = "qcs::cam::uin/100000000002:uin/100000000002"
+		grant := &cos.ACLHeaderOptions{XCosGrantRead: `id="` + grantee + `"`}
+		check := func(t *testing.T, what string, err error, acl func() (*cos.ACLXml, error)) {
+			t.Helper()
+			if err != nil {
+				wantCOSErr(t, what, err, 501, "NotImplemented")
+				return
+			}
+			got, err := acl()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, g := range got.AccessControlList {
+				if g.Grantee != nil && g.Grantee.ID == grantee && g.Permission == "READ" {
+					return
+				}
+			}
+			t.Errorf("%s: accepted, but the ACL has no READ grant for %s: %+v", what, grantee, got.AccessControlList)
+		}
+		_, err := pcl.Object.Put(e.ctx, "granted", bytes.NewReader(body), &cos.ObjectPutOptions{ACLHeaderOptions: grant})
+		check(t, "PUT Object with x-cos-grant-read", err, func() (*cos.ACLXml, error) {
+			a, _, err := pcl.Object.GetACL(e.ctx, "granted")
+			return a, err
+		})
+		gcl := e.cos("acl-granted-1250000000")
+		_, err = gcl.Bucket.Put(e.ctx, &cos.BucketPutOptions{XCosGrantRead: grant.XCosGrantRead})
+		check(t, "PUT Bucket with x-cos-grant-read", err, func() (*cos.ACLXml, error) {
+			a, _, err := gcl.Bucket.GetACL(e.ctx)
+			return a, err
+		})
+		_, err = pcl.Object.PutACL(e.ctx, "private", &cos.ObjectPutACLOptions{Header: grant})
+		check(t, "PUT Object ?acl with x-cos-grant-read", err, func() (*cos.ACLXml, error) {
+			a, _, err := pcl.Object.GetACL(e.ctx, "private")
+			return a, err
+		})
+	})
 	anon := []struct {
 		bucket, key string
 		status      int

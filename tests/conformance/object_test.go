@@ -478,6 +478,20 @@ func TestObject(t *testing.T) {
 		_, err = cl.Object.Put(e.ctx, "badacl", strings.NewReader("x"), &cos.ObjectPutOptions{ACLHeaderOptions: &cos.ACLHeaderOptions{XCosACL: "bogus"}})
 		wantCOSErr(t, "unknown canned ACL", err, 400, "InvalidArgument")
 	})
+	t.Run("TrafficLimitRange", func(t *testing.T) {
+		// x-cos-traffic-limit is 819200..838860800 bit/s; outside ⇒ 400 (cos-api.md 5.5).
+		for _, v := range []int{100, 838860801} {
+			_, err := cl.Object.Put(e.ctx, "traffic", strings.NewReader("x"), &cos.ObjectPutOptions{
+				ObjectPutHeaderOptions: &cos.ObjectPutHeaderOptions{XCosTrafficLimit: v},
+			})
+			wantCOSErr(t, fmt.Sprintf("x-cos-traffic-limit %d", v), err, 400, "InvalidArgument")
+		}
+		if _, err := cl.Object.Put(e.ctx, "traffic", strings.NewReader("x"), &cos.ObjectPutOptions{
+			ObjectPutHeaderOptions: &cos.ObjectPutHeaderOptions{XCosTrafficLimit: 819200 * 8},
+		}); err != nil {
+			t.Errorf("x-cos-traffic-limit in range: %v", err)
+		}
+	})
 	t.Run("KeysAreNotCleaned", func(t *testing.T) {
 		// Keys are names, not paths: "a/../b" and "b" are different objects.
 		e.put(t, cl, "dots/a/../b", []byte("dotted"))

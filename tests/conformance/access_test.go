@@ -163,6 +163,8 @@ func TestACL(t *testing.T) {
 		}
 		_, _, err = pcl.Object.GetACL(e.ctx, "no-such-object")
 		wantCOSErr(t, "ACL of a missing object", err, 404, "NoSuchKey")
+		_, err = pcl.Object.PutACL(e.ctx, "no-such-object", &cos.ObjectPutACLOptions{Header: &cos.ACLHeaderOptions{XCosACL: "public-read"}})
+		wantCOSErr(t, "PUT ?acl of a missing object", err, 404, "NoSuchKey")
 	})
 
 	t.Run("GrantHeadersNotDropped", func(t *testing.T) {

@@ -278,7 +278,24 @@ func TestMultipart(t *testing.T) {
 			_, err = cl.Object.UploadPart(e.ctx, "badnum", up.UploadID, n, bytes.NewReader([]byte("x")), nil)
 			wantCOSErr(t, fmt.Sprintf("part number %d", n), err, 400, "InvalidArgument")
 		}
+		// An upload without parts lists none.
+		lp, _, err := cl.Object.ListParts(e.ctx, "badnum", up.UploadID, nil)
+		if err != nil || len(lp.Parts) != 1 || lp.IsTruncated {
+			t.Errorf("ListParts after only part 10000: %+v %v", lp, err)
+		}
+		// A part whose Content-MD5 does not match is refused.
+		_, err = cl.Object.UploadPart(e.ctx, "badnum", up.UploadID, 2, bytes.NewReader([]byte("x")), &cos.ObjectUploadPartOptions{ContentMD5: md5b64([]byte("y"))})
+		wantCOSErr(t, "Upload Part with a wrong Content-MD5", err, 400, "BadDigest")
 		cl.Object.AbortMultipartUpload(e.ctx, "badnum", up.UploadID)
+		empty, _, err := cl.Object.InitiateMultipartUpload(e.ctx, "empty-upload", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lp, _, err = cl.Object.ListParts(e.ctx, "empty-upload", empty.UploadID, nil)
+		if err != nil || len(lp.Parts) != 0 || lp.IsTruncated {
+			t.Errorf("ListParts of an upload without parts: %+v %v", lp, err)
+		}
+		cl.Object.AbortMultipartUpload(e.ctx, "empty-upload", empty.UploadID)
 	})
 	t.Run("ListMultipartUploads", func(t *testing.T) {
 		keys := []string{"lmu/a b+c&d.bin", "lmu/测试", "lmu/z", "lmu/z", "lmu/sub/x", "other"}

@@ -168,6 +168,7 @@ func runDev(ctx context.Context, s devSettings, lookup env, out io.Writer, log *
 	}
 
 	var nodes []meta.StorageNode
+	var stores []*storagePart
 	state.Storage = append(state.Storage, make([]string, max(0, devStorageNodes-len(state.Storage)))...)[:devStorageNodes]
 	for i := range devStorageNodes {
 		id := fmt.Sprintf("storage-%d", i+1)
@@ -180,12 +181,13 @@ func runDev(ctx context.Context, s devSettings, lookup env, out io.Writer, log *
 		state.Storage[i] = ln.Addr().String()
 		sp, err := startStorage(st, id, zone, "", 0, ln, node.Config{
 			Dir: filepath.Join(dir, id), CacheBytes: devCacheBytes, MemTableBytes: devMemTableBytes,
-			FreeBytesMin: devFreeBytesMin,
+			FreeBytesMin: devFreeBytesMin, SweepGrace: sweepGrace,
 		}, serverTLS, nlog)
 		if err != nil {
 			return err
 		}
 		nodes = append(nodes, sp.layoutNode())
+		stores = append(stores, sp)
 	}
 	state.Meta = metaNode.Addr()
 	if err := saveDevState(dir, state); err != nil {
@@ -197,6 +199,9 @@ func runDev(ctx context.Context, s devSettings, lookup env, out io.Writer, log *
 		return fmt.Errorf("meta client: %w", err)
 	}
 	st.push("meta client", func(context.Context) error { return client.Close() })
+	for _, sp := range stores {
+		startSweeper(st, sp, client, sweepInterval, log.With("component", "storage", "node", sp.id))
+	}
 	gwLog := log.With("component", "gateway")
 	gm := gateway.ClusterMeta(client)
 	gw, err := gateway.New(gateway.Config{

@@ -88,6 +88,7 @@ type storagePart struct {
 	id, zone string
 	addr     string // advertised shard RPC address
 	capacity int64
+	store    *node.Store // open until the stack stops the node
 }
 
 // startStorage opens a store and serves it on ln (which it takes over).
@@ -120,7 +121,7 @@ func startStorage(st *stack, id, zone, advertise string, capacity int64, ln net.
 		advertise = ln.Addr().String()
 	}
 	log.Info("storage node started", "id", id, "zone", zone, "addr", advertise, "dir", storeCfg.Dir)
-	return &storagePart{id: id, zone: zone, addr: advertise, capacity: capacity}, nil
+	return &storagePart{id: id, zone: zone, addr: advertise, capacity: capacity, store: store}, nil
 }
 
 func (p *storagePart) layoutNode() meta.StorageNode {

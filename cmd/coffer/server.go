@@ -121,10 +121,11 @@ func runServer(ctx context.Context, cfg serverConfig, lookup env, log *slog.Logg
 
 	if s := cfg.Storage; s != nil {
 		nlog := log.With("component", "storage", "node", s.ID)
-		sp, err := startStorage(st, s.ID, s.Zone, s.Advertise, s.CapacityBytes, storageLn, node.Config{Dir: s.DataDir, FreeBytesMin: s.FreeBytesMin}, serverTLS, nlog)
+		sp, err := startStorage(st, s.ID, s.Zone, s.Advertise, s.CapacityBytes, storageLn, node.Config{Dir: s.DataDir, FreeBytesMin: s.FreeBytesMin, SweepGrace: sweepGrace}, serverTLS, nlog)
 		if err != nil {
 			return err
 		}
+		startSweeper(st, sp, client, sweepInterval, nlog)
 		r.StorageAddr = sp.addr
 		if err := registerStorage(ctx, client, []meta.StorageNode{sp.layoutNode()}, nlog); err != nil {
 			return err

@@ -474,6 +474,9 @@ func (k *checker) derive(w *workload) {
 	}
 }
 
+// secretEnv are the env variables that carry secrets (cmd/coffer/secrets.go).
+var secretEnv = map[string]bool{"COFFER_ROOT_KEY": true, "COFFER_ROOT_ACCESS_KEY": true, "COFFER_ROOT_SECRET_KEY": true}
+
 var varRef = regexp.MustCompile(`\$\(([A-Za-z_][A-Za-z0-9_]*)\)`)
 
 // settingsOf returns a container's coffer settings for one pod: flag name → value,
@@ -524,9 +527,14 @@ func (k *checker) settingsOf(w *workload, c *container, pod string) map[string]s
 			k.p.add(where, "env %s is not read by coffer server", e.Name)
 			continue
 		}
+		if secretEnv[e.Name] && (e.ValueFrom == nil || e.ValueFrom.SecretKeyRef == nil) {
+			k.p.add(where, "env %s holds a secret: take it from a Secret (secretKeyRef)", e.Name)
+		}
 		flag := strings.ReplaceAll(strings.ToLower(strings.TrimPrefix(e.Name, "COFFER_")), "_", "-")
 		if k.c.flags[flag] {
 			set[flag] = v
+		} else {
+			set["$"+e.Name] = v // env-only settings (the secrets)
 		}
 	}
 	if len(c.Command) != 1 || c.Command[0] != binaryPath {
@@ -769,8 +777,10 @@ func (k *checker) checkWorkload(w *workload) {
 	// Files named by flags are keys of a mounted Secret.
 	files := map[string]bool{"tls-ca": true, "tls-cert": true, "tls-key": true}
 	if roles["gateway"] {
-		files["credentials-file"] = true
-		if set["root-key"] == "" {
+		if set["$COFFER_ROOT_ACCESS_KEY"] == "" || set["$COFFER_ROOT_SECRET_KEY"] == "" {
+			files["credentials-file"] = true
+		}
+		if set["$COFFER_ROOT_KEY"] == "" {
 			files["root-key-file"] = true
 		}
 	}
@@ -1133,6 +1143,9 @@ func TestManifestsCatchBreakage(t *testing.T) {
 		{"listen without port", "gateway.yaml", "--https-addr=0.0.0.0:8443", "--https-addr=0.0.0.0:9443", "listens on 9443/TCP but declares no containerPort"},
 		{"wrong image", "gateway.yaml", "image: coffer:dev", "image: coffer:latest", `image "coffer:latest"`},
 		{"probe on undeclared port", "storage.yaml", "port: storage\n            periodSeconds: 10", "port: metrics\n            periodSeconds: 10", `readinessProbe: port "metrics" is not a declared`},
+		{"probe on undeclared port number", "meta.yaml", "port: storage\n            initialDelaySeconds", "port: 7101\n            initialDelaySeconds", `livenessProbe: port "7101" is not a declared`},
+		{"secret in plain env", "gateway.yaml", "          env:\n", "          env:\n            - name: COFFER_ROOT_KEY\n              value: \"00\"\n", "env COFFER_ROOT_KEY holds a secret"},
+		{"root key from a missing Secret", "gateway.yaml", "          env:\n", "          env:\n            - name: COFFER_ROOT_KEY\n              valueFrom:\n                secretKeyRef:\n                  name: coffer-gateway\n                  key: root.hex\n", `Secret "coffer-gateway" has no key "root.hex"`},
 		{"probe path", "gateway.yaml", "path: /-/ready", "path: /ready", `readinessProbe: path "/ready"`},
 		{"service selects nothing", "services.yaml", "app.kubernetes.io/component: gateway\n  ports", "app.kubernetes.io/component: gatway\n  ports", "selects no pods"},
 		{"service target port", "services.yaml", "targetPort: https", "targetPort: http-tls", "targets http-tls/TCP"},

@@ -47,12 +47,26 @@ func (m clusterMeta) GetUser(ctx context.Context, accessKeyID string) (*meta.Use
 	return m.c.GetUser(ctx, accessKeyID)
 }
 func (m clusterMeta) KeyRing(ctx context.Context) (meta.KeyRing, error) { return m.c.KeyRing(ctx) }
+func (m clusterMeta) GetCMK(ctx context.Context, id string) (*meta.CMK, error) {
+	return m.c.GetCMK(ctx, id)
+}
+func (m clusterMeta) ListCMKs(ctx context.Context) ([]meta.CMK, error) { return m.c.ListCMKs(ctx) }
 func (m clusterMeta) Layout(ctx context.Context) (meta.ClusterLayout, error) {
 	return m.c.Layout(ctx, linearizable)
 }
 func (m clusterMeta) GarbageList(ctx context.Context, after uint64, limit int) ([]meta.GarbageItem, error) {
 	return m.c.GarbageList(ctx, after, limit, linearizable)
 }
+func (m clusterMeta) Census(ctx context.Context) (map[uint32]uint64, error) {
+	return m.c.Census(ctx)
+}
+func (m clusterMeta) VersionsByMasterKey(ctx context.Context, v uint32, after *meta.KeyRef, limit int) ([]meta.KeyRef, error) {
+	return m.c.VersionsByMasterKey(ctx, v, after, limit)
+}
+func (m clusterMeta) Rewrap(ctx context.Context, items []meta.RewrapItem) (int, error) {
+	return m.c.Rewrap(ctx, items)
+}
+func (m clusterMeta) ListUsers(ctx context.Context) ([]meta.User, error) { return m.c.ListUsers(ctx) }
 func (m clusterMeta) AckGarbage(ctx context.Context, seqs []uint64) (int, error) {
 	return m.c.AckGarbage(ctx, seqs)
 }

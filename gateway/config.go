@@ -27,6 +27,11 @@ const (
 	GCBatchMax = 256
 	// MinPartBytes is the smallest part other than the last (COS: 1 MiB).
 	MinPartBytes = 1 << 20
+	// DefaultRewrapRate is the re-wrap job's default pace in objects per second.
+	DefaultRewrapRate = 10000
+	// DefaultKeyCheckInterval is how often Run checks the rotation schedule and
+	// whether old master-key versions still seal data keys.
+	DefaultKeyCheckInterval = 30 * time.Second
 )
 
 // Config configures a Server. Fields left zero take the documented defaults in
@@ -63,6 +68,14 @@ type Config struct {
 	GCInterval time.Duration
 	// ReadyTimeout bounds the readiness probe. Default DefaultReadyTimeout.
 	ReadyTimeout time.Duration
+	// RotationPeriod is the age at which Run rotates the active master-key version.
+	// Default 0: no scheduled rotation (on demand only).
+	RotationPeriod time.Duration
+	// RewrapRate caps the re-wrap job in objects per second. Default DefaultRewrapRate.
+	RewrapRate float64
+	// KeyCheckInterval is how often Run checks the rotation schedule and re-wraps.
+	// Default DefaultKeyCheckInterval.
+	KeyCheckInterval time.Duration
 }
 
 // EnsureDefaults fills zero fields with their defaults.
@@ -95,6 +108,12 @@ func (c *Config) EnsureDefaults() {
 	if c.ReadyTimeout == 0 {
 		c.ReadyTimeout = DefaultReadyTimeout
 	}
+	if c.RewrapRate == 0 {
+		c.RewrapRate = DefaultRewrapRate
+	}
+	if c.KeyCheckInterval == 0 {
+		c.KeyCheckInterval = DefaultKeyCheckInterval
+	}
 }
 
 // Validate reports every problem with the configuration.
@@ -116,8 +135,11 @@ func (c *Config) Validate() error {
 	if err := c.Auth.Validate(); err != nil {
 		errs = append(errs, err)
 	}
-	if c.GCInterval < 0 || c.ReadyTimeout < 0 {
+	if c.GCInterval < 0 || c.ReadyTimeout < 0 || c.RotationPeriod < 0 || c.KeyCheckInterval < 0 {
 		errs = append(errs, errors.New("intervals must not be negative"))
+	}
+	if c.RewrapRate < 0 {
+		errs = append(errs, fmt.Errorf("rewrap rate %g must not be negative", c.RewrapRate))
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("gateway: invalid config: %w", errors.Join(errs...))

@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/coffer-io/coffer/cluster/meta"
@@ -17,9 +18,18 @@ type garbageAcker interface {
 
 // Run runs the gateway's background work until ctx is cancelled: the garbage
 // collector that deletes the shards of replaced and deleted versions and of aborted
-// uploads from the storage nodes, so space comes back. Several gateways may run it at
-// once; deletes are idempotent.
+// uploads from the storage nodes, so space comes back; and the master-key upkeep
+// (scheduled rotation, the re-wrap job, rotate.go), in a goroutine Run joins before
+// it returns. Several gateways may run it at once; deletes are idempotent and key
+// updates compare-and-set.
 func (s *Server) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		s.runKeys(ctx)
+	}()
 	t := time.NewTicker(s.cfg.GCInterval)
 	defer t.Stop()
 	for {

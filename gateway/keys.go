@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"time"
 
 	"github.com/coffer-io/coffer/cluster/meta"
 	"github.com/coffer-io/coffer/gateway/internal/wire"
@@ -22,16 +23,25 @@ type keyCache struct {
 	meta Meta
 	root sse.Key
 	rand io.Reader
+	now  func() time.Time
 
 	mu        sync.Mutex // guards the fields below
+	checked   time.Time  // when the ring was last read
 	epoch     uint64
 	ring      *sse.Ring
 	activeVer uint32
 	keks      map[uint32]sse.Key
+
+	kmsOnce sync.Once   // makes kms, the built-in KMS (kms.go)
+	kms     *builtinKMS // nil until first use
 }
 
-func newKeyCache(m Meta, root sse.Key, rand io.Reader) *keyCache {
-	return &keyCache{meta: m, root: root, rand: rand, keks: map[uint32]sse.Key{}}
+// ringTTL is how long a gateway seals new data keys under its cached active version
+// before it reads the ring again, so a rotation anywhere is in use within ringTTL.
+const ringTTL = time.Second
+
+func newKeyCache(m Meta, root sse.Key, rand io.Reader, now func() time.Time) *keyCache {
+	return &keyCache{meta: m, root: root, rand: rand, now: now, keks: map[uint32]sse.Key{}}
 }
 
 // errNoRing: the cluster has no master-key ring yet (Bootstrap makes one).
@@ -47,6 +57,7 @@ func (k *keyCache) refresh(ctx context.Context) error {
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	k.checked = k.now()
 	if kr.Epoch == k.epoch {
 		return nil
 	}
@@ -62,10 +73,12 @@ func (k *keyCache) refresh(ctx context.Context) error {
 // active returns the master-key version new objects are sealed under, and its key.
 func (k *keyCache) active(ctx context.Context) (uint32, sse.Key, error) {
 	k.mu.Lock()
-	v := k.activeVer
+	v, stale := k.activeVer, k.now().Sub(k.checked) >= ringTTL
 	k.mu.Unlock()
-	if v == 0 {
-		if err := k.refresh(ctx); err != nil {
+	if v == 0 || stale {
+		// A failed re-read keeps the cached version: the state machine refuses it
+		// if it has been retired meanwhile.
+		if err := k.refresh(ctx); err != nil && v == 0 {
 			return 0, sse.Key{}, err
 		}
 		k.mu.Lock()
@@ -169,12 +182,15 @@ func binding(bucket, key string, vid meta.ID, rec meta.SSE) sse.Binding {
 // it. Objects stored without SSE headers are sealed under the master-key ring like
 // SSE-COS, with mode "none" in the binding (DESIGN.md section 3, step 2). SSE-C seals
 // it under CustomerKEK(ck, salt) and records only the salt and the key's HMAC; ck is
-// required for SSE-C and ignored otherwise.
-func (s *Server) newDataKey(ctx context.Context, bucket, key string, vid meta.ID, mode meta.SSEMode, ck *customerKey) (dataKey, error) {
+// required for SSE-C and ignored otherwise. SSE-KMS asks the KMS for a data key under
+// kr's CMK and context, seals the DEK under it, and stores the KMS's blob followed by
+// the sealed DEK, the CMK id and the context as sent.
+func (s *Server) newDataKey(ctx context.Context, bucket, key string, vid meta.ID, mode meta.SSEMode, ck *customerKey, kr kmsRequest) (dataKey, error) {
 	var (
-		rec meta.SSE
-		kek sse.Key
-		err error
+		rec     meta.SSE
+		kek     sse.Key
+		err     error
+		kmsBlob []byte
 	)
 	switch {
 	case mode.UsesMasterKey():
@@ -187,8 +203,11 @@ func (s *Server) newDataKey(ctx context.Context, bucket, key string, vid meta.ID
 		}
 		rec.Mode = mode
 		kek, rec.CustomerSalt, rec.CustomerHMAC, err = s.customerKEK(ck)
+	case mode == meta.ModeSSEKMS:
+		rec.Mode, rec.Context = mode, kr.contextRaw
+		kek, kmsBlob, rec.CMKID, err = s.kmsKEK(ctx, kr)
 	default:
-		return dataKey{}, errNoKMS
+		return dataKey{}, fmt.Errorf("gateway: unknown SSE mode %q", mode)
 	}
 	if err != nil {
 		return dataKey{}, err
@@ -201,9 +220,12 @@ func (s *Server) newDataKey(ctx context.Context, bucket, key string, vid meta.ID
 	if err != nil {
 		return dataKey{}, err
 	}
-	rec.SealedDEK, err = sse.SealDEK(s.cfg.Rand, kek, dek, binding(bucket, key, vid, rec))
+	rec.SealedDEK, err = sse.SealDEK(s.cfg.Rand, kek, dek, kmsBinding(bucket, key, vid, rec, kr.context))
 	if err != nil {
 		return dataKey{}, err
+	}
+	if kmsBlob != nil {
+		rec.SealedDEK = append(kmsBlob, rec.SealedDEK...)
 	}
 	return dataKey{dek: dek, nonce: nonce, rec: rec}, nil
 }
@@ -228,7 +250,11 @@ func (s *Server) customerKEK(ck *customerKey) (kek sse.Key, salt, mac []byte, er
 // (sse.ErrSSECKeyMismatch otherwise); other modes ignore ck — callers check with
 // checkCustomer that none was given.
 func (s *Server) openDataKey(ctx context.Context, bucket, key string, vid meta.ID, rec meta.SSE, ck *customerKey) (sse.Key, error) {
-	var kek sse.Key
+	var (
+		kek    sse.Key
+		sealed = rec.SealedDEK
+		encCtx map[string]string
+	)
 	switch {
 	case rec.Mode.UsesMasterKey():
 		var err error
@@ -247,9 +273,15 @@ func (s *Server) openDataKey(ctx context.Context, bucket, key string, vid meta.I
 			return sse.Key{}, err
 		}
 	case rec.Mode == meta.ModeSSEKMS:
-		return sse.Key{}, errNoKMS
+		var err error
+		if encCtx, err = recordContext(rec); err != nil {
+			return sse.Key{}, err
+		}
+		if kek, sealed, err = s.kmsOpenKEK(ctx, rec, encCtx); err != nil {
+			return sse.Key{}, err
+		}
 	default:
 		return sse.Key{}, fmt.Errorf("gateway: unknown SSE mode %q", rec.Mode)
 	}
-	return sse.UnsealDEK(kek, rec.SealedDEK, binding(bucket, key, vid, rec))
+	return sse.UnsealDEK(kek, sealed, kmsBinding(bucket, key, vid, rec, encCtx))
 }

@@ -22,7 +22,20 @@ type Meta interface {
 	ListUploads(ctx context.Context, bucket string, opts meta.ListUploadsOptions) (meta.ListUploadsResult, error)
 	ListParts(ctx context.Context, bucket, key string, id meta.ID, opts meta.ListPartsOptions) (meta.ListPartsResult, error)
 	GetUser(ctx context.Context, accessKeyID string) (*meta.User, error)
+	// GetCMK returns a KMS key (meta.ErrCMKNotFound when there is none); ListCMKs
+	// returns them all.
+	GetCMK(ctx context.Context, id string) (*meta.CMK, error)
+	ListCMKs(ctx context.Context) ([]meta.CMK, error)
 	KeyRing(ctx context.Context) (meta.KeyRing, error)
 	Layout(ctx context.Context) (meta.ClusterLayout, error)
 	GarbageList(ctx context.Context, after uint64, limit int) ([]meta.GarbageItem, error)
+
+	// Census returns, per master-key version, how many data keys it seals.
+	Census(ctx context.Context) (map[uint32]uint64, error)
+	// VersionsByMasterKey pages through the data keys sealed under master-key version
+	// v, after the reference after (nil: from the start).
+	VersionsByMasterKey(ctx context.Context, v uint32, after *meta.KeyRef, limit int) ([]meta.KeyRef, error)
+	// Rewrap replaces sealed data keys that are still what the items expect and
+	// returns how many it replaced.
+	Rewrap(ctx context.Context, items []meta.RewrapItem) (int, error)
 }

@@ -29,6 +29,7 @@ type Server struct {
 	verifier *auth.Verifier
 	route    route.Config
 	keys     *keyCache
+	rot      rotation // master-key rotation and re-wrap state (rotate.go)
 	nodes    *nodeSet
 	shards   Shards
 
@@ -64,7 +65,7 @@ func New(cfg Config, m Meta) (*Server, error) {
 		nodes:  nodes,
 		shards: shards,
 	}
-	s.keys = newKeyCache(m, cfg.RootKey, cfg.Rand)
+	s.keys = newKeyCache(m, cfg.RootKey, cfg.Rand, cfg.Now)
 	s.verifier, err = auth.New(userSecrets{s}, cfg.Auth)
 	if err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)

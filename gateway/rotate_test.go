@@ -1,0 +1,434 @@
+package gateway_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	cos "github.com/tencentyun/cos-go-sdk-v5"
+
+	"github.com/coffer-io/coffer/cluster/meta"
+	"github.com/coffer-io/coffer/erasure"
+	"github.com/coffer-io/coffer/gateway"
+	"github.com/coffer-io/coffer/gateway/gatewaytest"
+	"github.com/coffer-io/coffer/node"
+	"github.com/coffer-io/coffer/sse"
+)
+
+// testClock is the wall clock plus an offset a test moves forward.
+type testClock struct{ off atomic.Int64 }
+
+func (c *testClock) Now() time.Time          { return time.Now().Add(time.Duration(c.off.Load())) }
+func (c *testClock) Advance(d time.Duration) { c.off.Add(int64(d)) }
+func startClocked(t *testing.T, tune func(*gateway.Config)) (*gatewaytest.Cluster, *testClock) {
+	clk := &testClock{}
+	c := gatewaytest.StartWith(t, gatewaytest.Options{Tune: func(cfg *gateway.Config) {
+		cfg.Now = clk.Now
+		if tune != nil {
+			tune(cfg)
+		}
+	}})
+	return c, clk
+}
+
+func adminOf(c *gatewaytest.Cluster) *gateway.AdminClient {
+	return &gateway.AdminClient{Endpoint: c.URL, AccessKey: gatewaytest.AccessKey, SecretKey: gatewaytest.SecretKey}
+}
+
+func versionOf(t *testing.T, c *gatewaytest.Cluster, bucket, key string) *meta.Version {
+	t.Helper()
+	v, err := c.Meta.GetObject(context.Background(), bucket, key)
+	if err != nil {
+		t.Fatalf("meta get %s/%s: %v", bucket, key, err)
+	}
+	return v
+}
+
+func wantBytes(t *testing.T, cl *cos.Client, key string, want []byte) {
+	t.Helper()
+	if got := getBytes(t, cl, key); !bytes.Equal(got, want) {
+		t.Fatalf("%s: read %d bytes that differ from the %d written", key, len(got), len(want))
+	}
+}
+
+func census(t *testing.T, c *gatewaytest.Cluster) map[uint32]uint64 {
+	t.Helper()
+	m, err := c.Meta.Census(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// shardStats stats every shard of the given simple-object versions on every node.
+func shardStats(t *testing.T, c *gatewaytest.Cluster, vids []meta.ID) map[string]node.ShardInfo {
+	t.Helper()
+	out := map[string]node.ShardInfo{}
+	for i := range len(c.StorageDirs()) {
+		st := c.Store(i)
+		for _, vid := range vids {
+			for idx := range 6 {
+				info, err := st.Stat(node.ShardID{Version: vid, Index: uint16(idx)})
+				if errors.Is(err, node.ErrNotFound) {
+					continue
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				out[fmt.Sprintf("%d/%s/%d", i, vid, idx)] = info
+			}
+		}
+	}
+	return out
+}
+
+// TestRotateAndRewrap: objects (simple, both master-key modes, multipart, an upload in
+// progress) written under v1 → rotate → new objects under v2, old ones still read →
+// re-wrap → v1's census is 0 and v1 retired, every record moved to v2 with nothing
+// but its sealed key changed, shards untouched, everything reads back byte-exact.
+func TestRotateAndRewrap(t *testing.T) {
+	c, clk := startClocked(t, nil)
+	ctx := context.Background()
+	const bucket = "rotate-1250000000"
+	cl := cosClient(c, bucket)
+	if _, err := cl.Bucket.Put(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	objects := map[string][]byte{}
+	put := func(key string, data []byte, sseCOS bool) {
+		t.Helper()
+		opt := &cos.ObjectPutOptions{ObjectPutHeaderOptions: &cos.ObjectPutHeaderOptions{ContentLength: int64(len(data))}}
+		if sseCOS {
+			opt.XCosServerSideEncryption = "AES256"
+		}
+		if _, err := cl.Object.Put(ctx, key, bytes.NewReader(data), opt); err != nil {
+			t.Fatalf("put %s: %v", key, err)
+		}
+		objects[key] = data
+	}
+	put("plain", randomBytes(1000), false)
+	put("cos", randomBytes(300<<10), true)
+	put("empty", nil, false)
+	multi := randomBytes(2<<20 + 77)
+	path := filepath.Join(t.TempDir(), "multi.bin")
+	if err := os.WriteFile(path, multi, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := cl.Object.Upload(ctx, "multi", path, &cos.MultiUploadOptions{PartSize: 1}); err != nil {
+		t.Fatal(err)
+	}
+	objects["multi"] = multi
+	// An upload still in progress across the rotation and the re-wrap.
+	open, _, err := cl.Object.InitiateMultipartUpload(ctx, "open", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	part1 := randomBytes(1 << 20)
+	r1, err := cl.Object.UploadPart(ctx, "open", open.UploadID, 1, bytes.NewReader(part1), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := map[string]*meta.Version{}
+	var simple []meta.ID
+	for key := range objects {
+		v := versionOf(t, c, bucket, key)
+		if v.SSE.MasterKeyVersion != 1 {
+			t.Fatalf("%s sealed under master key %d before rotation", key, v.SSE.MasterKeyVersion)
+		}
+		before[key] = v
+		if !v.IsMultipart() {
+			simple = append(simple, v.VersionID)
+		}
+	}
+	shardsBefore := shardStats(t, c, simple)
+	if len(shardsBefore) == 0 {
+		t.Fatal("found no shards to watch")
+	}
+
+	admin := adminOf(c)
+	var st gateway.KeyStatus
+	if err := admin.Do(ctx, "POST", "keys/rotate", nil, nil, &st); err != nil {
+		t.Fatalf("rotate: %v", err)
+	}
+	if st.Active != 2 || len(st.Versions) != 2 || st.Versions[0].State != "decrypt-only" || st.Versions[0].Census != 5 {
+		t.Fatalf("after rotation: %+v", st)
+	}
+	put("new", randomBytes(5000), false)
+	if v := versionOf(t, c, bucket, "new"); v.SSE.MasterKeyVersion != 2 {
+		t.Fatalf("object written after rotation sealed under %d", v.SSE.MasterKeyVersion)
+	}
+	for key, data := range objects {
+		wantBytes(t, cl, key, data)
+	}
+
+	// Within the retire grace the job re-wraps but keeps v1.
+	p, err := c.Gateway.Rewrap(ctx)
+	if err != nil {
+		t.Fatalf("rewrap: %v", err)
+	}
+	if p.Done != 5 || p.Skipped != 0 || p.Failed != 0 || len(p.Retired) != 0 {
+		t.Fatalf("first pass: %+v", p)
+	}
+	if n := census(t, c)[1]; n != 0 {
+		t.Fatalf("census of v1 after re-wrap: %d", n)
+	}
+	clk.Advance(time.Minute)
+	if err := admin.Do(ctx, "POST", "keys/rewrap", nil, nil, &st); err != nil {
+		t.Fatalf("rewrap via admin: %v", err)
+	}
+	if st.Versions[0].State != "retired" || st.Remaining != 0 || st.Versions[1].Census != 6 || !cmp.Equal(st.Rewrap.Retired, []uint32{1}) {
+		t.Fatalf("after second pass: %+v", st)
+	}
+
+	for key, data := range objects {
+		wantBytes(t, cl, key, data)
+		old, now := before[key], versionOf(t, c, bucket, key)
+		if old == nil { // written under v2
+			if now.SSE.MasterKeyVersion != 2 {
+				t.Fatalf("%s moved to master key %d", key, now.SSE.MasterKeyVersion)
+			}
+			continue
+		}
+		if now.SSE.MasterKeyVersion != 2 || bytes.Equal(now.SSE.SealedDEK, old.SSE.SealedDEK) {
+			t.Fatalf("%s not re-wrapped: %+v", key, now.SSE)
+		}
+		if d := cmp.Diff(old, now, cmpopts.IgnoreFields(meta.SSE{}, "SealedDEK", "MasterKeyVersion")); d != "" {
+			t.Fatalf("%s: re-wrap changed more than the sealed key (-old +new):\n%s", key, d)
+		}
+	}
+	if d := cmp.Diff(shardsBefore, shardStats(t, c, simple)); d != "" {
+		t.Fatalf("re-wrap touched shards:\n%s", d)
+	}
+	// The upload begun under v1 finishes under its re-wrapped key.
+	part2 := randomBytes(4321)
+	r2, err := cl.Object.UploadPart(ctx, "open", open.UploadID, 2, bytes.NewReader(part2), nil)
+	if err != nil {
+		t.Fatalf("upload part after re-wrap: %v", err)
+	}
+	_, _, err = cl.Object.CompleteMultipartUpload(ctx, "open", open.UploadID, &cos.CompleteMultipartUploadOptions{Parts: []cos.Object{
+		{PartNumber: 1, ETag: r1.Header.Get("ETag")}, {PartNumber: 2, ETag: r2.Header.Get("ETag")},
+	}})
+	if err != nil {
+		t.Fatalf("complete after re-wrap: %v", err)
+	}
+	wantBytes(t, cl, "open", append(part1, part2...))
+}
+
+// racingMeta overwrites an object through the API right after the re-wrap job has
+// listed it, so its Rewrap item is stale.
+type racingMeta struct {
+	gateway.Meta
+	once sync.Once
+	race func()
+}
+
+func (m *racingMeta) VersionsByMasterKey(ctx context.Context, v uint32, after *meta.KeyRef, limit int) ([]meta.KeyRef, error) {
+	refs, err := m.Meta.VersionsByMasterKey(ctx, v, after, limit)
+	if err == nil && len(refs) > 0 {
+		m.once.Do(m.race)
+	}
+	return refs, err
+}
+
+func TestRewrapSkipsOverwrite(t *testing.T) {
+	c, clk := startClocked(t, nil)
+	ctx := context.Background()
+	const bucket = "rewrap-race-1250000000"
+	cl := cosClient(c, bucket)
+	if _, err := cl.Bucket.Put(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	keep, fresh := randomBytes(100), randomBytes(200)
+	for _, k := range []string{"keep", "race"} {
+		if _, err := cl.Object.Put(ctx, k, bytes.NewReader(keep), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := c.Gateway.RotateMasterKey(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rm := &racingMeta{Meta: c.Meta, race: func() {
+		if _, err := cl.Object.Put(ctx, "race", bytes.NewReader(fresh), nil); err != nil {
+			t.Errorf("overwrite: %v", err)
+		}
+	}}
+	gw, err := gateway.New(gateway.Config{
+		Domain: gatewaytest.Domain, Region: gatewaytest.Region, RootKey: c.RootKey, Now: clk.Now,
+		ShardClient: node.ClientConfig{TLS: c.MetaCluster().ClientTLS},
+	}, rm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer gw.Close()
+	clk.Advance(time.Minute)
+	p, err := gw.Rewrap(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Done != 1 || p.Skipped != 1 || !cmp.Equal(p.Retired, []uint32{1}) {
+		t.Fatalf("racing pass: %+v", p)
+	}
+	wantBytes(t, cl, "keep", keep)
+	wantBytes(t, cl, "race", fresh)
+}
+
+func TestScheduledRotation(t *testing.T) {
+	c, clk := startClocked(t, func(cfg *gateway.Config) {
+		cfg.RotationPeriod = time.Hour
+		cfg.KeyCheckInterval = 20 * time.Millisecond
+	})
+	ctx := context.Background()
+	gw := c.Gateway
+	if rotated, err := gw.RotateIfDue(ctx); err != nil || rotated {
+		t.Fatalf("fresh ring rotated: %v %v", rotated, err)
+	}
+	// Two gateways due at once end with one rotation.
+	other, err := gateway.New(gateway.Config{
+		Domain: gatewaytest.Domain, Region: gatewaytest.Region, RootKey: c.RootKey, Now: clk.Now,
+		RotationPeriod: time.Hour, ShardClient: node.ClientConfig{TLS: c.MetaCluster().ClientTLS},
+	}, c.Meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	clk.Advance(2 * time.Hour)
+	var wg sync.WaitGroup
+	var rotations atomic.Int32
+	for _, g := range []*gateway.Server{gw, other, gw, other} {
+		wg.Go(func() {
+			rotated, err := g.RotateIfDue(ctx)
+			if err != nil {
+				t.Errorf("rotate if due: %v", err)
+			}
+			if rotated {
+				rotations.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	st, err := gw.KeyStatus(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rotations.Load() != 1 || st.Active != 2 {
+		t.Fatalf("%d rotations, active %d", rotations.Load(), st.Active)
+	}
+	// Run rotates on its own once the period is over again.
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- gw.Run(runCtx) }()
+	defer func() {
+		stop()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	clk.Advance(2 * time.Hour)
+	waitKeys(t, gw, func(st gateway.KeyStatus) bool { return st.Active == 3 })
+	// Nothing is sealed under versions 1 and 2, so past the grace the job retires them.
+	clk.Advance(time.Minute)
+	gw.RequestRewrap()
+	waitKeys(t, gw, func(st gateway.KeyStatus) bool {
+		return st.Versions[0].State == "retired" && st.Versions[1].State == "retired" && st.Versions[2].State == "active"
+	})
+}
+
+func waitKeys(t *testing.T, gw *gateway.Server, ok func(gateway.KeyStatus) bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		st, err := gw.KeyStatus(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok(st) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("key status never reached the expected state: %+v", st)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestResealRoot: root-key rotation over the HTTPS admin API; a gateway with the new
+// root key reads everything and authenticates the root user.
+func TestResealRoot(t *testing.T) {
+	c, _ := startClocked(t, nil)
+	ctx := context.Background()
+	const bucket = "reseal-1250000000"
+	cl := cosClient(c, bucket)
+	if _, err := cl.Bucket.Put(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	data := randomBytes(70 << 10)
+	if _, err := cl.Object.Put(ctx, "k", bytes.NewReader(data), nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Gateway.RotateMasterKey(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var newRoot sse.Key
+	copy(newRoot[:], randomBytes(sse.KeyBytes))
+	body := map[string]string{"RootKey": hex.EncodeToString(newRoot[:])}
+
+	var ae *gateway.AdminError
+	if err := adminOf(c).Do(ctx, "POST", "keys/reseal", nil, body, nil); !errors.As(err, &ae) || ae.Status != http.StatusBadRequest {
+		t.Fatalf("reseal over plain HTTP: %v", err)
+	}
+	srv := httptest.NewTLSServer(c.Gateway)
+	defer srv.Close()
+	tlsAdmin := &gateway.AdminClient{Endpoint: srv.URL, AccessKey: gatewaytest.AccessKey, SecretKey: gatewaytest.SecretKey, HTTP: srv.Client()}
+	if err := tlsAdmin.Do(ctx, "POST", "keys/reseal", nil, map[string]string{"RootKey": "abc"}, nil); !errors.As(err, &ae) || ae.Code != "InvalidArgument" {
+		t.Fatalf("short root key: %v", err)
+	}
+	var res gateway.ResealResult
+	if err := tlsAdmin.Do(ctx, "POST", "keys/reseal", nil, body, &res); err != nil {
+		t.Fatalf("reseal: %v", err)
+	}
+	if res.RingVersions != 2 || res.Users != 1 || res.Note == "" {
+		t.Fatalf("reseal result: %+v", res)
+	}
+
+	gw, err := gateway.New(gateway.Config{
+		Domain: gatewaytest.Domain, Region: gatewaytest.Region, RootKey: newRoot,
+		Geometry: erasure.Geometry{DataShards: 4, ParityShards: 2, BlockSize: 64 << 10}, ShardClient: node.ClientConfig{TLS: c.MetaCluster().ClientTLS},
+	}, c.Meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer gw.Close()
+	srv2 := httptest.NewServer(gw)
+	defer srv2.Close()
+	u, _ := url.Parse(srv2.URL)
+	cl2 := cos.NewClient(&cos.BaseURL{BucketURL: u, ServiceURL: u}, &http.Client{Transport: &cos.AuthorizationTransport{SecretID: gatewaytest.AccessKey, SecretKey: gatewaytest.SecretKey}})
+	cl2.Host = bucket + "." + gatewaytest.Domain + srv2.URL[len("http://127.0.0.1"):]
+	wantBytes(t, cl2, "k", data)
+	data2 := randomBytes(1234)
+	if _, err := cl2.Object.Put(ctx, "k2", bytes.NewReader(data2), nil); err != nil {
+		t.Fatalf("put under the new root key: %v", err)
+	}
+	wantBytes(t, cl2, "k2", data2)
+	// Running it again finds everything done.
+	again, err := gw.ResealRoot(ctx, newRoot)
+	if err != nil || again.RingVersions != 0 || again.Users != 0 || again.UsersDone != 1 {
+		t.Fatalf("second reseal: %+v %v", again, err)
+	}
+	// A gateway still on the old key opens nothing any more: it fails closed.
+	if _, err := cl.Object.Get(ctx, "k", nil); err == nil {
+		t.Fatal("gateway on the old root key still serves")
+	}
+}

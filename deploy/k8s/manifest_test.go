@@ -33,6 +33,10 @@ const (
 	nonRootUID = 65532
 	// sampleNodeName stands for spec.nodeName when env is expanded.
 	sampleNodeName = "node-a"
+	// zoneLabelField is the pod's copy of its node's zone label (Kubernetes 1.35+, see
+	// README.md); sampleZone stands for it.
+	zoneLabelField = "metadata.labels['topology.kubernetes.io/zone']"
+	sampleZone     = "zone-a"
 	// readyPath and healthPath are the gateway's probe endpoints.
 	readyPath  = "/-/ready"
 	healthPath = "/-/healthz"
@@ -504,6 +508,8 @@ func (k *checker) settingsOf(w *workload, c *container, pod string) map[string]s
 				v = pod
 			case f.FieldRef != nil && f.FieldRef.FieldPath == "spec.nodeName":
 				v = sampleNodeName
+			case f.FieldRef != nil && f.FieldRef.FieldPath == zoneLabelField:
+				v = sampleZone
 			case f.FieldRef != nil:
 				k.p.add(where, "env %s: fieldRef %s is not checked by this test", e.Name, f.FieldRef.FieldPath)
 			case f.SecretKeyRef != nil:
@@ -1146,6 +1152,7 @@ func TestManifestsCatchBreakage(t *testing.T) {
 		{"probe on undeclared port number", "meta.yaml", "port: storage\n            initialDelaySeconds", "port: 7101\n            initialDelaySeconds", `livenessProbe: port "7101" is not a declared`},
 		{"secret in plain env", "gateway.yaml", "          env:\n", "          env:\n            - name: COFFER_ROOT_KEY\n              value: \"00\"\n", "env COFFER_ROOT_KEY holds a secret"},
 		{"root key from a missing Secret", "gateway.yaml", "          env:\n", "          env:\n            - name: COFFER_ROOT_KEY\n              valueFrom:\n                secretKeyRef:\n                  name: coffer-gateway\n                  key: root.hex\n", `Secret "coffer-gateway" has no key "root.hex"`},
+		{"unknown fieldRef", "storage.yaml", "fieldPath: spec.nodeName", "fieldPath: status.hostIP", "fieldRef status.hostIP is not checked"},
 		{"probe path", "gateway.yaml", "path: /-/ready", "path: /ready", `readinessProbe: path "/ready"`},
 		{"service selects nothing", "services.yaml", "app.kubernetes.io/component: gateway\n  ports", "app.kubernetes.io/component: gatway\n  ports", "selects no pods"},
 		{"service target port", "services.yaml", "targetPort: https", "targetPort: http-tls", "targets http-tls/TCP"},

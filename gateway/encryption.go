@@ -16,11 +16,6 @@ import (
 // applied by writeMode to every write that carries no SSE headers of its own.
 // Only the bucket's owner (or an admin) may read or change it.
 
-// errNoKMS is the answer to SSE-KMS until the built-in KMS exists: no customer master
-// key exists, so every CMK, named or default, is unknown. It is a 400, so clients do
-// not retry.
-var errNoKMS = wire.NewError(wire.ErrKmsKeyNotExist, "SSE-KMS is not available: this cluster has no KMS yet.")
-
 // ownedBucket reads the request's bucket and checks that the requester owns it.
 func (s *Server) ownedBucket(ctx context.Context, q *request) (*meta.Bucket, error) {
 	if err := wire.ValidBucketName(q.bucket); err != nil {
@@ -78,8 +73,16 @@ func (s *Server) putBucketEncryption(w http.ResponseWriter, q *request) error {
 	case wire.SSECOS:
 		enc.Mode = meta.ModeSSECOS
 	case wire.SSEKMS:
-		// Storing it would make every later write without SSE headers fail.
-		return errNoKMS
+		// An unknown or unusable CMK would make every later write without SSE
+		// headers fail: refuse it now (KmsKeyNotExist / KmsKeyDisabled).
+		e, err := s.kms().resolve(ctx, cfg.KMSKeyID)
+		if err != nil {
+			return err
+		}
+		if err := usable(e); err != nil {
+			return err
+		}
+		enc.Mode, enc.CMKID = meta.ModeSSEKMS, cfg.KMSKeyID
 	default:
 		return wire.Errorf(wire.ErrInvalidArgument, "The SSEAlgorithm must be AES256 or KMS.")
 	}

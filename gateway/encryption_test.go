@@ -128,7 +128,7 @@ func TestBucketEncryption(t *testing.T) {
 		{"no rule", nil, "MalformedXML"},
 		{"unknown algorithm", &cos.BucketEncryptionConfiguration{SSEAlgorithm: "DES"}, "InvalidArgument"},
 		{"key id without KMS", &cos.BucketEncryptionConfiguration{SSEAlgorithm: "AES256", KMSMasterKeyID: "k"}, "InvalidArgument"},
-		{"KMS without a KMS", &cos.BucketEncryptionConfiguration{SSEAlgorithm: "KMS"}, "KmsKeyNotExist"},
+		{"KMS with an unknown key", &cos.BucketEncryptionConfiguration{SSEAlgorithm: "KMS", KMSMasterKeyID: "no-such-key"}, "KmsKeyNotExist"},
 	} {
 		_, err := cl.Bucket.PutEncryption(ctx, &cos.BucketPutEncryptionOptions{Rule: tc.rule})
 		if cosCode(err) != tc.code {
@@ -204,9 +204,9 @@ func TestBucketEncryption(t *testing.T) {
 		t.Fatalf("aws delete encryption: %v", err)
 	}
 
-	// A KMS default set underneath (no API accepts it yet) fails writes clearly
+	// A KMS default naming a key that is gone (set underneath) fails writes clearly
 	// instead of storing them unencrypted.
-	if _, err := c.Meta.Apply(ctx, &meta.UpdateBucket{Name: bucket, Fields: meta.FieldEncryption, Encryption: meta.BucketEncryption{Mode: meta.ModeSSEKMS}}); err != nil {
+	if _, err := c.Meta.Apply(ctx, &meta.UpdateBucket{Name: bucket, Fields: meta.FieldEncryption, Encryption: meta.BucketEncryption{Mode: meta.ModeSSEKMS, CMKID: "gone"}}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := cl.Object.Put(ctx, "kms", strings.NewReader("x"), nil); cosCode(err) != "KmsKeyNotExist" {

@@ -49,6 +49,9 @@ var errorMap = []struct {
 	{errSSECCopyNotSSEC, wire.ErrInvalidRequest, "The copy-source encryption parameters are not applicable to the source object."},
 	{errSSECPartRequired, wire.ErrInvalidRequest, "The multipart upload initiate requested encryption. Subsequent part requests must include the appropriate encryption parameters."},
 	{errSSECPartNotSSEC, wire.ErrInvalidRequest, "The multipart upload initiate did not request SSE-C; the part must not carry customer-key parameters."},
+	{sse.ErrKMSKeyNotFound, wire.ErrKmsKeyNotExist, ""},
+	{sse.ErrKMSKeyDisabled, wire.ErrKmsKeyDisabled, ""},
+	{meta.ErrCMKNotFound, wire.ErrKmsKeyNotExist, ""},
 }
 
 // toWire converts any error to the protocol error to send.

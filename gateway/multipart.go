@@ -37,7 +37,7 @@ func (s *Server) initiateUpload(w http.ResponseWriter, q *request) error {
 	if err != nil {
 		return err
 	}
-	dk, err := s.newDataKey(ctx, q.bucket, q.key, uid, in.mode, in.customer)
+	dk, err := s.newDataKey(ctx, q.bucket, q.key, uid, in.mode, in.customer, in.kms)
 	if err != nil {
 		return err
 	}

@@ -53,6 +53,8 @@ type objectInput struct {
 	customer *customerKey
 	// copySource is the copy-source SSE-C key of a copy, if given.
 	copySource *customerKey
+	// kms is the CMK and context when mode is SSE-KMS.
+	kms kmsRequest
 }
 
 // parseObjectInput reads the content headers, metadata, ACL and SSE of a write.
@@ -91,6 +93,7 @@ func (s *Server) parseObjectInput(q *request, b *meta.Bucket, op wire.SSEOp) (ob
 	if in.mode, in.customer, err = s.objectSSE(q, sreq, b); err != nil {
 		return in, err
 	}
+	in.kms = kmsRequestOf(sreq, b)
 	in.copySource, err = s.copySourceCustomer(q, sreq)
 	return in, err
 }
@@ -104,7 +107,7 @@ func (s *Server) writeMode(req wire.SSERequest, b *meta.Bucket) (meta.SSEMode, e
 	case wire.SSECOS:
 		return meta.ModeSSECOS, nil
 	case wire.SSEKMS:
-		return "", errNoKMS
+		return meta.ModeSSEKMS, nil
 	case wire.SSEC:
 		if b != nil && b.SSEC == meta.SSECBlocked {
 			return "", errSSECBlocked
@@ -117,7 +120,7 @@ func (s *Server) writeMode(req wire.SSERequest, b *meta.Bucket) (meta.SSEMode, e
 		case meta.ModeSSECOS:
 			return meta.ModeSSECOS, nil
 		case meta.ModeSSEKMS:
-			return "", errNoKMS
+			return meta.ModeSSEKMS, nil
 		default:
 			return "", wire.Errorf(wire.ErrInternalError, "unknown bucket default encryption")
 		}
@@ -292,7 +295,7 @@ func (s *Server) storeObject(ctx context.Context, q *request, body io.Reader, si
 	if err != nil {
 		return nil, err
 	}
-	dk, err := s.newDataKey(ctx, q.bucket, q.key, vid, in.mode, in.customer)
+	dk, err := s.newDataKey(ctx, q.bucket, q.key, vid, in.mode, in.customer, in.kms)
 	if err != nil {
 		return nil, err
 	}

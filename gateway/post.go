@@ -377,6 +377,7 @@ func (s *Server) postInput(f *postForm, b *meta.Bucket) (objectInput, error) {
 		return objectInput{}, err
 	}
 	in.mode, err = s.writeMode(sreq, b)
+	in.kms = kmsRequestOf(sreq, b)
 	return in, err
 }
 

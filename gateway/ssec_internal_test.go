@@ -60,7 +60,8 @@ func TestSSECErrorCodes(t *testing.T) {
 		{sse.ErrSSECAlgorithm, wire.ErrInvalidArgument, 400},
 		{sse.ErrSSECIncomplete, wire.ErrInvalidArgument, 400},
 		{sse.ErrSSECKeyMismatch, wire.ErrAccessDenied, 403},
-		{errNoKMS, wire.ErrKmsKeyNotExist, 400},
+		{sse.ErrKMSKeyNotFound, wire.ErrKmsKeyNotExist, 400},
+		{sse.ErrKMSKeyDisabled, wire.ErrKmsKeyDisabled, 400},
 	} {
 		e := toWire(tc.err)
 		if e.Code != tc.code || e.Status != tc.status {

@@ -424,4 +424,3 @@ func (c *AdminClient) KMSCrypt(ctx context.Context, op string, in KMSCryptReques
 	var out KMSCryptResponse
 	return &out, c.Do(ctx, http.MethodPost, "kms/"+op, nil, in, &out)
 }
-

@@ -142,7 +142,9 @@ func (m *Material) Encode() []byte {
 
 // ParseMaterial parses Encode's output. Malformed input fails with ErrMalformed.
 func ParseMaterial(b []byte) (Material, error) {
-	bad := func(what string) (Material, error) { return Material{}, fmt.Errorf("%w: material %s", ErrMalformed, what) }
+	bad := func(what string) (Material, error) {
+		return Material{}, fmt.Errorf("%w: material %s", ErrMalformed, what)
+	}
 	if len(b) < headBytes+4+1 || [4]byte(b[:4]) != materialMagic {
 		return bad("header")
 	}

@@ -10,7 +10,7 @@
 // and must therefore run sequentially (none calls t.Parallel).
 //
 // Invariants checked on every exchange, whatever the scenario: each response carries
-// x-cos-request-id, and error responses carry a COS <Error> body whose Code and HTTP
+// an x-cos-request-id no other response carried, and error responses carry a COS <Error> body whose Code and HTTP
 // status match the scenario (HEAD responses have no body, so only the status is
 // compared).
 //

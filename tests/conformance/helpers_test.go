@@ -31,7 +31,8 @@ import (
 
 // env is one running cluster and the clients that talk to it. Every HTTP exchange
 // of every client goes through checkTransport, which records responses without a
-// request id; the owning test fails at cleanup if there were any.
+// request id or with one already seen; the owning test fails at cleanup if there
+// were any.
 type env struct {
 	t   *testing.T
 	c   *gatewaytest.Cluster
@@ -39,7 +40,9 @@ type env struct {
 
 	mu        sync.Mutex
 	exchanges int
-	missingID []string // "METHOD URL -> status" of responses without x-cos-request-id
+	missingID []string            // "METHOD URL -> status" of responses without x-cos-request-id
+	ids       map[string]struct{} // request ids seen
+	dupIDs    []string            // request ids seen twice
 }
 
 func start(t *testing.T) *env {
@@ -47,7 +50,7 @@ func start(t *testing.T) *env {
 	// aws-sdk-go-v2 with a custom HTTP client refuses to start when the machine
 	// sets a CA bundle it cannot apply to that client.
 	t.Setenv("AWS_CA_BUNDLE", "")
-	e := &env{t: t, c: gatewaytest.Start(t), ctx: context.Background()}
+	e := &env{t: t, c: gatewaytest.Start(t), ctx: context.Background(), ids: map[string]struct{}{}}
 	t.Cleanup(func() {
 		e.mu.Lock()
 		defer e.mu.Unlock()
@@ -56,6 +59,9 @@ func start(t *testing.T) *env {
 		}
 		for _, m := range e.missingID {
 			t.Errorf("response without x-cos-request-id: %s", m)
+		}
+		for _, id := range e.dupIDs {
+			t.Errorf("request id %s answered two requests", id)
 		}
 	})
 	return e
@@ -75,9 +81,13 @@ func (ct checkTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 	ct.e.mu.Lock()
 	ct.e.exchanges++
-	if resp.Header.Get("x-cos-request-id") == "" {
+	id := resp.Header.Get("x-cos-request-id")
+	if id == "" {
 		ct.e.missingID = append(ct.e.missingID, r.Method+" "+r.URL.String()+" -> "+resp.Status)
+	} else if _, dup := ct.e.ids[id]; dup {
+		ct.e.dupIDs = append(ct.e.dupIDs, id)
 	}
+	ct.e.ids[id] = struct{}{}
 	ct.e.mu.Unlock()
 	return resp, nil
 }

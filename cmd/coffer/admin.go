@@ -18,6 +18,7 @@ const adminUsage = `usage: coffer admin <command> [flags]
 
 commands:
   init-cluster   generate the secrets of a multi-node deployment into a directory
+  keys           master-key status, rotation, re-wrap and root-key reseal (keys help)
 `
 
 // gossipKeyBytes is the memberlist encryption key size (AES-256).
@@ -71,6 +72,8 @@ func runAdmin(args []string, lookup env, stdout, stderr io.Writer) error {
 		return errUsage
 	}
 	switch args[0] {
+	case "keys":
+		return runAdminKeys(args[1:], lookup, stdout, stderr)
 	case "init-cluster":
 		s := initClusterSettings{Region: "local"}
 		if err := load("admin init-cluster", initClusterOptions, &s, nil, args[1:], source{env: lookup}, stderr); err != nil {

@@ -278,6 +278,8 @@ type workload struct {
 	spec workloadSpec
 	pods []string          // pod names (StatefulSet: every ordinal; Deployment: one sample)
 	set  map[string]string // effective coffer settings of the coffer container, for pods[0]
+	argv []string          // its arguments after "server", expanded, for pods[0]
+	envv []string          // its COFFER_* environment, expanded, for pods[0]
 }
 
 // problems collects what is wrong, each prefixed by where.
@@ -529,6 +531,7 @@ func (k *checker) settingsOf(w *workload, c *container, pod string) map[string]s
 		if !strings.HasPrefix(e.Name, "COFFER_") {
 			continue
 		}
+		w.envv = append(w.envv, e.Name+"="+v)
 		if !k.c.env[e.Name] {
 			k.p.add(where, "env %s is not read by coffer server", e.Name)
 			continue
@@ -566,6 +569,7 @@ func (k *checker) settingsOf(w *workload, c *container, pod string) map[string]s
 		}
 		seen[name] = true
 		set[name] = expand(v)
+		w.argv = append(w.argv, "--"+name+"="+set[name])
 	}
 	return set
 }
@@ -843,6 +847,8 @@ func (k *checker) checkWorkload(w *workload) {
 		k.p.add(where, "storage role without a zone")
 	}
 
+	k.validate(w, where)
+
 	// Addresses: advertised ones name this pod; dialled ones name existing pods and ports.
 	for _, f := range []struct{ adv, listen string }{{"meta-advertise", "meta-listen"}, {"storage-advertise", "storage-listen"}} {
 		if !need[f.listen] {
@@ -884,6 +890,27 @@ func (k *checker) checkWorkload(w *workload) {
 	}
 	for _, a := range splitList(set["gossip-seeds"]) {
 		k.dial(where, "--gossip-seeds", a, "gossip-listen")
+	}
+}
+
+// validate runs the real binary with the container's arguments and environment, as
+// each pod gets them. Its configuration check (every flag parsed, every role's
+// settings validated) comes first; the first thing it does after is loading the TLS
+// files, which do not exist here. So a valid configuration fails exactly there, and
+// any other failure is a configuration the binary rejects.
+func (k *checker) validate(w *workload, where label) {
+	c := &w.spec.Template.Spec.Containers[0]
+	for _, pod := range w.pods {
+		saved := k.p // problems of the arguments are reported once, by derive
+		p := &workload{obj: w.obj}
+		k.settingsOf(p, c, pod)
+		k.p = saved
+		cmd := exec.Command(cofferBin, append([]string{"server"}, p.argv...)...)
+		cmd.Env = p.envv // nothing from the test's own environment
+		out, err := cmd.CombinedOutput()
+		if want := "coffer server: tls-ca: "; err == nil || !bytes.HasPrefix(out, []byte(want)) {
+			k.p.add(where, "pod %s: coffer server rejects the configuration (want it to get as far as loading the TLS files):\n%s", pod, bytes.TrimSpace(out))
+		}
 	}
 }
 
@@ -1153,6 +1180,8 @@ func TestManifestsCatchBreakage(t *testing.T) {
 		{"secret in plain env", "gateway.yaml", "          env:\n", "          env:\n            - name: COFFER_ROOT_KEY\n              value: \"00\"\n", "env COFFER_ROOT_KEY holds a secret"},
 		{"root key from a missing Secret", "gateway.yaml", "          env:\n", "          env:\n            - name: COFFER_ROOT_KEY\n              valueFrom:\n                secretKeyRef:\n                  name: coffer-gateway\n                  key: root.hex\n", `Secret "coffer-gateway" has no key "root.hex"`},
 		{"unknown fieldRef", "storage.yaml", "fieldPath: spec.nodeName", "fieldPath: status.hostIP", "fieldRef status.hostIP is not checked"},
+		{"binary rejects a value", "storage.yaml", "--log-format=json", "--log-format=yaml", `coffer server rejects the configuration`},
+		{"binary rejects a bootstrap without this voter", "meta.yaml", ",coffer-meta-2=coffer-meta-2.coffer-meta.coffer.svc:7000", "", "coffer server rejects the configuration"},
 		{"probe path", "gateway.yaml", "path: /-/ready", "path: /ready", `readinessProbe: path "/ready"`},
 		{"service selects nothing", "services.yaml", "app.kubernetes.io/component: gateway\n  ports", "app.kubernetes.io/component: gatway\n  ports", "selects no pods"},
 		{"service target port", "services.yaml", "targetPort: https", "targetPort: http-tls", "targets http-tls/TCP"},
@@ -1174,6 +1203,7 @@ func TestManifestsCatchBreakage(t *testing.T) {
 		{"unknown kind", "services.yaml", "kind: Service\nmetadata:\n  name: coffer-gateway", "kind: Ingress\nmetadata:\n  name: coffer-gateway", "kind Ingress is not checked"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			tr := maps.Clone(good)
 			if !bytes.Contains(tr[tc.file], []byte(tc.old)) {
 				t.Fatalf("%s does not contain %q: update the case", tc.file, tc.old)

@@ -13,6 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	cos "github.com/tencentyun/cos-go-sdk-v5"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/coffer-io/coffer/gateway/gatewaytest"
 )
 
 // listModel is the naive reference for List Objects: entries (keys and common
@@ -299,6 +301,18 @@ func TestList(t *testing.T) {
 		}
 		if want := model.list("n/", "", "", len(keys)).keys; !slices.Equal(got, want) {
 			t.Errorf("keys %q, want %q", got, want)
+		}
+	})
+	t.Run("RegionHeader", func(t *testing.T) {
+		_, resp, err := cl.Bucket.Get(e.ctx, &cos.BucketGetOptions{MaxKeys: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := resp.Header.Get("x-cos-bucket-region"); r != gatewaytest.Region {
+			t.Errorf("x-cos-bucket-region %q (cos-api.md 5.4)", r)
+		}
+		if ct := resp.Header.Get("Content-Type"); ct != "application/xml" {
+			t.Errorf("Content-Type %q", ct)
 		}
 	})
 	t.Run("MaxKeysCapped", func(t *testing.T) {

@@ -5,7 +5,8 @@
 // The package has no code. Its test builds the coffer binary, learns the flags and
 // COFFER_* environment variables `coffer server` accepts from the binary's own help
 // output, runs `coffer admin init-cluster` as README.md documents it, and checks every
-// manifest against them: flags and env exist, container ports match the listen flags,
+// manifest against them: flags and env exist, the binary's own configuration check
+// accepts each pod's arguments and env, container ports match the listen flags,
 // advertised and dialled addresses name pods and ports that exist, the node
 // certificate covers every dialled name, probes, Services and PodDisruptionBudgets
 // point at things that exist, mounted files are keys of the generated Secrets, and the

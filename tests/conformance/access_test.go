@@ -122,6 +122,7 @@ func TestACL(t *testing.T) {
 	}
 	e.put(t, pcl, "public-by-acl", body)
 	e.put(t, pcl, "public-by-xml", body)
+	e.put(t, pcl, "public-by-anyone", body)
 	e.put(t, pubcl, "inherits", body)
 	if _, err := pubcl.Object.Put(e.ctx, "private-in-public", bytes.NewReader(body), &cos.ObjectPutOptions{
 		ACLHeaderOptions: &cos.ACLHeaderOptions{XCosACL: "private"},
@@ -206,6 +207,23 @@ func TestACL(t *testing.T) {
 			return a, err
 		})
 	})
+	t.Run("ObjectAnyoneGrantee", func(t *testing.T) {
+		// COS's "anyone" account id is public like the AllUsers group (cos-api.md 5.11).
+		acl, _, err := pcl.Object.GetACL(e.ctx, "public-by-anyone")
+		if err != nil {
+			t.Fatal(err)
+		}
+		pol := &cos.ACLXml{Owner: acl.Owner, AccessControlList: []cos.ACLGrant{
+			{Grantee: &cos.ACLGrantee{Type: "CanonicalUser", ID: "qcs::cam::anyone:anyone"}, Permission: "READ"},
+		}}
+		if _, err := pcl.Object.PutACL(e.ctx, "public-by-anyone", &cos.ObjectPutACLOptions{Body: pol}); err != nil {
+			t.Fatal(err)
+		}
+		_, resp, err := pcl.Object.GetACL(e.ctx, "public-by-anyone")
+		if err != nil || resp.Header.Get("x-cos-acl") != "public-read" {
+			t.Errorf("the SDK reads the anyone grant as %q (%v)", resp.Header.Get("x-cos-acl"), err)
+		}
+	})
 	anon := []struct {
 		bucket, key string
 		status      int
@@ -215,6 +233,7 @@ func TestACL(t *testing.T) {
 		{private, "public-at-put", 200},
 		{private, "public-by-acl", 200},
 		{private, "public-by-xml", 200},
+		{private, "public-by-anyone", 200},
 		{public, "inherits", 200},
 		{public, "private-in-public", 403},
 		{public, "missing", 404},

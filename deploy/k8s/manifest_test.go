@@ -1216,3 +1216,93 @@ func TestManifestsCatchBreakage(t *testing.T) {
 		})
 	}
 }
+
+// TestKustomizeBuild renders the directory with `kubectl kustomize`, where kubectl is
+// installed, with secrets from the README's init-cluster command, and checks that the
+// generated Secrets carry every key and that the workloads refer to their hashed names.
+func TestKustomizeBuild(t *testing.T) {
+	kubectl, err := exec.LookPath("kubectl")
+	if err != nil {
+		t.Skip("kubectl is not installed")
+	}
+	dir := t.TempDir()
+	tr := readTree(t)
+	for name, b := range tr {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	args, err := initArgs(tr["README.md"], filepath.Join(dir, "secrets"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(cofferBin, append([]string{"admin"}, args...)...).CombinedOutput(); err != nil {
+		t.Fatalf("init-cluster: %v\n%s", err, out)
+	}
+	out, err := exec.Command(kubectl, "kustomize", dir).Output()
+	if err != nil {
+		t.Fatalf("kubectl kustomize: %v", err)
+	}
+	var kust kustomization
+	if err := yaml.Unmarshal(tr["kustomization.yaml"], &kust); err != nil {
+		t.Fatal(err)
+	}
+	secrets := map[string][]string{} // rendered name → keys
+	var refs []string
+	dec := yaml.NewDecoder(bytes.NewReader(out))
+	for {
+		var doc struct {
+			Kind     string            `yaml:"kind"`
+			Metadata objectMeta        `yaml:"metadata"`
+			Data     map[string]string `yaml:"data"`
+			Spec     struct {
+				Template struct {
+					Spec podSpec `yaml:"spec"`
+				} `yaml:"template"`
+			} `yaml:"spec"`
+		}
+		if err := dec.Decode(&doc); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		if doc.Kind != "Namespace" && doc.Metadata.Namespace != kust.Namespace {
+			t.Errorf("%s/%s: namespace %q", doc.Kind, doc.Metadata.Name, doc.Metadata.Namespace)
+		}
+		switch doc.Kind {
+		case "Secret":
+			secrets[doc.Metadata.Name] = slices.Sorted(maps.Keys(doc.Data))
+		case "StatefulSet", "Deployment":
+			for _, v := range doc.Spec.Template.Spec.Volumes {
+				if v.Secret != nil {
+					refs = append(refs, v.Secret.SecretName)
+				}
+			}
+		}
+	}
+	for _, g := range kust.SecretGenerator {
+		var want []string
+		for _, f := range g.Files {
+			key, _, _ := strings.Cut(f, "=")
+			want = append(want, key)
+		}
+		slices.Sort(want)
+		found := false
+		for name, keys := range secrets {
+			if strings.HasPrefix(name, g.Name+"-") && slices.Equal(keys, want) {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("no rendered Secret %s-<hash> with keys %v (rendered: %v)", g.Name, want, secrets)
+		}
+	}
+	if len(refs) == 0 {
+		t.Error("no workload mounts a Secret")
+	}
+	for _, r := range refs {
+		if _, ok := secrets[r]; !ok {
+			t.Errorf("a workload mounts Secret %q, which the build does not render", r)
+		}
+	}
+}

@@ -18,6 +18,8 @@ const adminUsage = `usage: coffer admin <command> [flags]
 
 commands:
   init-cluster   generate the secrets of a multi-node deployment into a directory
+  kms            the built-in KMS: create, list, enable, disable, delete, rotate and
+                 import customer master keys (kms help)
   keys           master-key status, rotation, re-wrap and root-key reseal (keys help)
 `
 
@@ -72,6 +74,8 @@ func runAdmin(args []string, lookup env, stdout, stderr io.Writer) error {
 		return errUsage
 	}
 	switch args[0] {
+	case "kms":
+		return runAdminKMS(args[1:], lookup, stdout, stderr)
 	case "keys":
 		return runAdminKeys(args[1:], lookup, stdout, stderr)
 	case "init-cluster":

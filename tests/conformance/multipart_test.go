@@ -199,6 +199,13 @@ func TestMultipart(t *testing.T) {
 		if r.Header.Get("x-cos-hash-crc64ecma") != crc(whole) {
 			t.Errorf("206 of a multipart object: CRC %s, want the whole object's", r.Header.Get("x-cos-hash-crc64ecma"))
 		}
+		// Conditionals compare "-N" ETags like any other.
+		mtag := multipartETag(part1, part2, part3)
+		if _, err := cl.Object.Head(e.ctx, key, &cos.ObjectHeadOptions{XOptionHeader: hdr("If-Match", mtag)}); err != nil {
+			t.Errorf("HEAD If-Match %s: %v", mtag, err)
+		}
+		_, err = cl.Object.Head(e.ctx, key, &cos.ObjectHeadOptions{XOptionHeader: hdr("If-None-Match", mtag)})
+		wantCOSErr(t, "HEAD If-None-Match of the multipart ETag", err, 304, "")
 		// The SDK's downloaders: GetToFile checks the CRC-64 of what it read against
 		// the header; Download HEADs, fetches 1 MiB ranges concurrently and checks
 		// their combined CRC-64 against the HEAD's (cos-api.md 6.6).

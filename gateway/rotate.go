@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/errgroup"
 	"golang.org/x/time/rate"
 
 	"github.com/coffer-io/coffer/cluster/meta"
@@ -30,6 +31,8 @@ const (
 	// rewrapAttemptsMax bounds the retries of one metadata call of the re-wrap job
 	// (a leader change, a timeout) before the pass gives up until the next one.
 	rewrapAttemptsMax = 10
+	// rewrapInFlightMax is how many Rewrap commands one pass keeps in flight.
+	rewrapInFlightMax = 4
 	// rewrapBackoff is the first retry delay; it grows linearly.
 	rewrapBackoff = 100 * time.Millisecond
 	// retireGrace is how long after a rotation an old version is kept although its
@@ -322,55 +325,77 @@ func (s *Server) rewrapPass(ctx context.Context) error {
 	return nil
 }
 
-// rewrapVersion moves every data key under version old to version to.
+// rewrapVersion moves every data key under version old to version to. One goroutine
+// lists and re-seals pages while up to rewrapInFlightMax Rewrap commands are in
+// flight, so listing, sealing and Raft round trips overlap; all of them stop on the
+// first error and are joined before it returns.
 func (s *Server) rewrapVersion(ctx context.Context, limit *rate.Limiter, old uint32, oldKEK sse.Key, to uint32, toKEK sse.Key) error {
-	var after *meta.KeyRef
-	items := make([]meta.RewrapItem, 0, RewrapBatchMax)
-	for {
-		var refs []meta.KeyRef
-		err := s.retryMeta(ctx, func() (err error) {
-			refs, err = s.meta.VersionsByMasterKey(ctx, old, after, RewrapBatchMax)
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("gateway: list keys of master key %d: %w", old, err)
-		}
-		if len(refs) == 0 {
+	g, gctx := errgroup.WithContext(ctx)
+	batches := make(chan []meta.RewrapItem, rewrapInFlightMax)
+	for range rewrapInFlightMax {
+		g.Go(func() error {
+			for items := range batches {
+				n := 0
+				err := s.retryMeta(gctx, func() (err error) {
+					n, err = s.meta.Rewrap(gctx, items)
+					return err
+				})
+				if err != nil {
+					return fmt.Errorf("gateway: rewrap: %w", err)
+				}
+				s.rot.mu.Lock()
+				s.rot.prog.Done += uint64(n)
+				s.rot.prog.Skipped += uint64(len(items) - n)
+				s.rot.mu.Unlock()
+			}
 			return nil
-		}
-		items = items[:0]
-		failed := 0
-		for i := range refs {
-			it, ok := s.resealRef(&refs[i], old, oldKEK, to, toKEK)
-			if !ok {
-				failed++
-				continue
-			}
-			items = append(items, it)
-		}
-		n := 0
-		if len(items) > 0 {
-			if err := limit.WaitN(ctx, len(items)); err != nil {
-				return err
-			}
-			err = s.retryMeta(ctx, func() (err error) {
-				n, err = s.meta.Rewrap(ctx, items)
+		})
+	}
+	g.Go(func() error {
+		defer close(batches)
+		var after *meta.KeyRef
+		for {
+			var refs []meta.KeyRef
+			err := s.retryMeta(gctx, func() (err error) {
+				refs, err = s.meta.VersionsByMasterKey(gctx, old, after, RewrapBatchMax)
 				return err
 			})
 			if err != nil {
-				return fmt.Errorf("gateway: rewrap: %w", err)
+				return fmt.Errorf("gateway: list keys of master key %d: %w", old, err)
 			}
+			if len(refs) == 0 {
+				return nil
+			}
+			items := make([]meta.RewrapItem, 0, len(refs))
+			for i := range refs {
+				if it, ok := s.resealRef(&refs[i], old, oldKEK, to, toKEK); ok {
+					items = append(items, it)
+				}
+			}
+			if failed := len(refs) - len(items); failed > 0 {
+				s.rot.mu.Lock()
+				s.rot.prog.Failed += uint64(failed)
+				s.rot.mu.Unlock()
+			}
+			if len(items) > 0 {
+				if err := limit.WaitN(gctx, len(items)); err != nil {
+					return err
+				}
+				select {
+				case batches <- items:
+				case <-gctx.Done():
+					return gctx.Err()
+				}
+			}
+			if len(refs) < RewrapBatchMax {
+				return nil
+			}
+			// The index is ordered; re-wrapped entries leave it, so paging on from the
+			// last one listed is right whether or not its batch has been applied.
+			after = &refs[len(refs)-1]
 		}
-		s.rot.mu.Lock()
-		s.rot.prog.Done += uint64(n)
-		s.rot.prog.Skipped += uint64(len(items) - n)
-		s.rot.prog.Failed += uint64(failed)
-		s.rot.mu.Unlock()
-		if len(refs) < RewrapBatchMax {
-			return nil
-		}
-		after = &refs[len(refs)-1]
-	}
+	})
+	return g.Wait()
 }
 
 // resealRef unseals one data key under the old version and seals it under the new

@@ -3,6 +3,7 @@ package gateway_test
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -20,6 +21,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 	cos "github.com/tencentyun/cos-go-sdk-v5"
 
+	"github.com/coffer-io/coffer/cluster/clustertest"
 	"github.com/coffer-io/coffer/cluster/meta"
 	"github.com/coffer-io/coffer/erasure"
 	"github.com/coffer-io/coffer/gateway"
@@ -431,4 +433,98 @@ func TestResealRoot(t *testing.T) {
 	if _, err := cl.Object.Get(ctx, "k", nil); err == nil {
 		t.Fatal("gateway on the old root key still serves")
 	}
+}
+
+// BenchmarkRewrap measures the re-wrap job on a 3-voter loopback metadata cluster:
+// each iteration rotates the master key and moves every object's data key to the new
+// version (metadata only; no storage nodes exist). Reports objects/s.
+func BenchmarkRewrap(b *testing.B) {
+	for _, objects := range []int{4096} {
+		b.Run(fmt.Sprintf("voters=3/objects=%d", objects), func(b *testing.B) {
+			benchRewrap(b, objects)
+		})
+	}
+}
+
+func benchRewrap(b *testing.B, objects int) {
+	ctx := context.Background()
+	mc := clustertest.StartWith(b, 3, clustertest.Options{})
+	m := gateway.ClusterMeta(mc.Client())
+	var root sse.Key
+	copy(root[:], randomBytes(sse.KeyBytes))
+	clk := &testClock{}
+	if err := (gateway.Bootstrap{RootKey: root, Now: clk.Now, Rand: rand.Reader}).Run(ctx, m); err != nil {
+		b.Fatal(err)
+	}
+	gw, err := gateway.New(gateway.Config{RootKey: root, Now: clk.Now, RewrapRate: 1e9}, m)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer gw.Close()
+	const bucket = "bench-1250000000"
+	if _, err := m.Apply(ctx, &meta.CreateBucket{Bucket: meta.Bucket{Name: bucket, Owner: "root"}}); err != nil {
+		b.Fatal(err)
+	}
+	kr, err := m.KeyRing(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ring, err := sse.ParseRing(kr.Sealed)
+	if err != nil {
+		b.Fatal(err)
+	}
+	kek, err := ring.Unseal(root, kr.Active)
+	if err != nil {
+		b.Fatal(err)
+	}
+	// Commit the objects from several writers; the index is what the job walks.
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for w := range 16 {
+		wg.Go(func() {
+			for i := w; i < objects; i += 16 {
+				var vid meta.ID
+				copy(vid[:], randomBytes(len(vid)))
+				key := fmt.Sprintf("obj/%06d", i)
+				dek, _ := sse.GenerateDEK(rand.Reader)
+				bind := sse.Binding{Bucket: bucket, Key: key, VersionID: vid.String(), Mode: sse.ModeNone, KeyVersion: kr.Active}
+				sealed, err := sse.SealDEK(rand.Reader, kek, dek, bind)
+				if err != nil {
+					errs <- err
+					return
+				}
+				v := meta.Version{
+					Bucket: bucket, Key: key, VersionID: vid, Size: 1, Owner: "root",
+					Layout: meta.Layout{K: 4, M: 2, BlockBytes: 64 << 10, Nodes: []string{"a", "b", "c", "d", "e", "f"}},
+					SSE:    meta.SSE{Mode: meta.ModeNone, SealedDEK: sealed, MasterKeyVersion: kr.Active},
+				}
+				if _, err := m.Apply(ctx, &meta.CommitObject{Version: v}); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	for range b.N {
+		if _, err := gw.RotateMasterKey(ctx); err != nil {
+			b.Fatal(err)
+		}
+		clk.Advance(time.Minute)
+		p, err := gw.Rewrap(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if p.Done != uint64(objects) || len(p.Retired) != 1 {
+			b.Fatalf("pass: %+v", p)
+		}
+	}
+	b.ReportMetric(float64(objects*b.N)/time.Since(start).Seconds(), "objects/s")
 }

@@ -23,17 +23,17 @@ import (
 // Fail closed: a CMK that is Disabled, PendingImport or PendingDeletion answers
 // sse.ErrKMSKeyDisabled on every operation that uses its material, and an unknown one
 // sse.ErrKMSKeyNotFound, so neither a write nor a read of an object under it proceeds.
-// Unsealed material is cached for at most kmsCacheTTL: a state change made through
+// Unsealed material is cached for at most KMSCacheTTL: a state change made through
 // this gateway takes effect at once; one made through another gateway within
-// kmsCacheTTL. A CMK past its deletion date is removed on first touch.
+// KMSCacheTTL. A CMK past its deletion date is removed on first touch.
 
 const (
 	// DefaultCMKAlias is the alias of the CMK used when SSE-KMS names none. It is
 	// created on first use; aliases are unique in the metadata cluster, so gateways
 	// racing to create it end with one.
 	DefaultCMKAlias = "coffer/default"
-	// kmsCacheTTL bounds how long unsealed CMK material (and state) is reused.
-	kmsCacheTTL = 5 * time.Second
+	// KMSCacheTTL bounds how long unsealed CMK material (and state) is reused.
+	KMSCacheTTL = 5 * time.Second
 	// KMSImportValidity is how long import parameters (wrapping key and token) stay valid.
 	KMSImportValidity = 24 * time.Hour
 	// KMSDeletionDaysMin and KMSDeletionDaysMax bound the grace period of a scheduled
@@ -72,7 +72,7 @@ func newBuiltinKMS(m Meta, root sse.Key, rnd io.Reader, now func() time.Time, tt
 // kms returns the server's built-in KMS, made on first use.
 func (s *Server) kms() *builtinKMS {
 	s.keys.kmsOnce.Do(func() {
-		s.keys.kms = newBuiltinKMS(s.meta, s.cfg.RootKey, s.cfg.Rand, s.cfg.Now, kmsCacheTTL)
+		s.keys.kms = newBuiltinKMS(s.meta, s.cfg.RootKey, s.cfg.Rand, s.cfg.Now, KMSCacheTTL)
 	})
 	return s.keys.kms
 }
@@ -403,4 +403,50 @@ func kmsBinding(bucket, key string, vid meta.ID, rec meta.SSE, encCtx map[string
 		b.CMKID, b.Context = rec.CMKID, encCtx
 	}
 	return b
+}
+
+// ResealCMKs seals the material of every CMK again from the gateway's root key to
+// newRoot, for a root-key rotation (DESIGN.md 6.1); ResealRoot covers the ring and
+// the user secrets. It is idempotent: material that already opens under newRoot is
+// left alone, so an interrupted run is finished by running it again. It returns how
+// many CMKs it resealed. Afterwards every gateway must run with newRoot.
+func (s *Server) ResealCMKs(ctx context.Context, newRoot sse.Key) (int, error) {
+	k := s.kms()
+	all, err := s.meta.ListCMKs(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("gateway: list cmks: %w", err)
+	}
+	n := 0
+	for _, c := range all {
+		for attempt := 0; ; attempt++ {
+			if _, err := kms.OpenMaterial(newRoot, c.ID, c.SealedMaterial); err == nil {
+				break
+			}
+			mat, err := kms.OpenMaterial(k.root, c.ID, c.SealedMaterial)
+			if err != nil {
+				return n, fmt.Errorf("gateway: cmk %s opens under neither root key: %w", c.ID, err)
+			}
+			if c.SealedMaterial, err = kms.SealMaterial(k.rand, newRoot, c.ID, &mat); err != nil {
+				return n, err
+			}
+			_, err = k.putCMK(ctx, c, c.Revision)
+			k.cache.Forget(c.ID)
+			if err == nil {
+				n++
+				break
+			}
+			if !errors.Is(err, meta.ErrConflict) || attempt >= kmsPutRetriesMax {
+				return n, fmt.Errorf("gateway: reseal cmk %s: %w", c.ID, err)
+			}
+			fresh, err := s.meta.GetCMK(ctx, c.ID)
+			if errors.Is(err, meta.ErrCMKNotFound) {
+				break
+			}
+			if err != nil {
+				return n, err
+			}
+			c = *fresh
+		}
+	}
+	return n, nil
 }

@@ -13,7 +13,9 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -23,6 +25,8 @@ import (
 	"github.com/coffer-io/coffer/cluster/meta"
 	"github.com/coffer-io/coffer/gateway"
 	"github.com/coffer-io/coffer/gateway/gatewaytest"
+	"github.com/coffer-io/coffer/gateway/internal/kms"
+	"github.com/coffer-io/coffer/sse"
 )
 
 // kmsHeader is the SSE-KMS request header set; id and encCtx (base64 JSON) may be "".
@@ -409,6 +413,31 @@ func TestSSEKMS(t *testing.T) {
 		}
 	})
 
+	t.Run("post form", func(t *testing.T) {
+		doc := policyDoc(t, time.Now().Add(time.Hour),
+			map[string]string{"bucket": bucket},
+			[]any{"starts-with", "$key", "form/"},
+			map[string]string{"x-cos-server-side-encryption": "cos/kms"},
+			map[string]string{"x-cos-server-side-encryption-cos-kms-key-id": named.KeyID},
+			map[string]string{"x-cos-server-side-encryption-context": encCtx},
+		)
+		fields := append([]field{
+			{"key", "form/${filename}"},
+			{"x-cos-server-side-encryption", "cos/kms"},
+			{"x-cos-server-side-encryption-cos-kms-key-id", named.KeyID},
+			{"x-cos-server-side-encryption-context", encCtx},
+		}, cosSigned(doc, gatewaytest.SecretKey)...)
+		resp := postForm(t, c, bucket, fields, "f.bin", data)
+		if resp.StatusCode != http.StatusNoContent {
+			wantPostError(t, resp, http.StatusNoContent, "")
+		}
+		checkKMSEcho(t, "post", resp.Header, named.KeyID)
+		expectKMS(t, "form/f.bin", data, named.KeyID)
+		if v, _ := c.Meta.GetObject(ctx, bucket, "form/f.bin"); v.SSE.Context != encCtx {
+			t.Fatalf("stored context %q", v.SSE.Context)
+		}
+	})
+
 	t.Run("aws-sdk-go-v2", func(t *testing.T) {
 		s3c := s3Client(t, c)
 		s3ctx := base64.StdEncoding.EncodeToString([]byte(`{"k":"v"}`))
@@ -443,6 +472,31 @@ func TestSSEKMS(t *testing.T) {
 			t.Fatalf("aws put under an unknown key: %v", err)
 		}
 	})
+
+	// Last: after this the running gateway's root key no longer opens the CMKs.
+	t.Run("reseal", func(t *testing.T) {
+		var newRoot sse.Key
+		rand.Read(newRoot[:])
+		n, err := c.Gateway.ResealCMKs(ctx, newRoot)
+		if err != nil || n != 3 {
+			t.Fatalf("reseal: %d keys, %v", n, err)
+		}
+		if n, err := c.Gateway.ResealCMKs(ctx, newRoot); err != nil || n != 0 {
+			t.Fatalf("second reseal: %d keys, %v", n, err)
+		}
+		all, err := c.Meta.ListCMKs(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range all {
+			if _, err := kms.OpenMaterial(newRoot, k.ID, k.SealedMaterial); err != nil {
+				t.Errorf("%s after reseal: %v", k.ID, err)
+			}
+			if _, err := kms.OpenMaterial(c.RootKey, k.ID, k.SealedMaterial); err == nil {
+				t.Errorf("%s still opens under the old root key", k.ID)
+			}
+		}
+	})
 }
 
 // mustRequest is an unsigned GET of path on bucket's host.
@@ -454,4 +508,56 @@ func mustRequest(t *testing.T, c *gatewaytest.Cluster, bucket, path string) *htt
 	}
 	req.Host = c.Host(bucket)
 	return req
+}
+
+// TestSSEKMSCache checks that a change made elsewhere (another gateway, here the
+// metadata cluster directly) takes effect within KMSCacheTTL, and that a key past its
+// deletion date is gone.
+func TestSSEKMSCache(t *testing.T) {
+	var off atomic.Int64
+	now := func() time.Time { return time.Now().Add(time.Duration(off.Load())) }
+	c := gatewaytest.StartWith(t, gatewaytest.Options{Tune: func(cfg *gateway.Config) { cfg.Now = now }})
+	ctx := context.Background()
+	const bucket = "kms-cache-1250000000"
+	cl := cosClient(c, bucket)
+	if _, err := cl.Bucket.Put(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	admin := &gateway.AdminClient{Endpoint: c.URL, AccessKey: gatewaytest.AccessKey, SecretKey: gatewaytest.SecretKey}
+	k, err := admin.KMSCreate(ctx, gateway.KMSCreateRequest{Alias: "cached"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cl.Object.Put(ctx, "o", strings.NewReader("cached"), kmsPut(k.KeyID, "")); err != nil {
+		t.Fatal(err)
+	}
+	set := func(change func(*meta.CMK)) {
+		t.Helper()
+		cur, err := c.Meta.GetCMK(ctx, k.KeyID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		next := *cur
+		change(&next)
+		if _, err := c.Meta.Apply(ctx, &meta.PutCMK{CMK: next, ExpectRevision: cur.Revision}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	set(func(c *meta.CMK) { c.State = meta.CMKDisabled })
+	if got, _, err := kmsGet(t, cl, "o", nil); err != nil || string(got) != "cached" {
+		t.Fatalf("read within the cache TTL: %q, %v", got, err)
+	}
+	off.Add(int64(gateway.KMSCacheTTL))
+	_, _, err = kmsGet(t, cl, "o", nil)
+	if cosCode(err) != "KmsKeyDisabled" {
+		t.Fatalf("read after the cache TTL of a key disabled elsewhere: %v", err)
+	}
+	set(func(c *meta.CMK) { c.State, c.DeletionDate = meta.CMKPendingDeletion, now().Add(-time.Second).UnixNano() })
+	off.Add(int64(gateway.KMSCacheTTL))
+	if _, _, err = kmsGet(t, cl, "o", nil); cosCode(err) != "KmsKeyNotExist" {
+		t.Fatalf("read after the deletion date: %v", err)
+	}
+	if _, err := c.Meta.GetCMK(ctx, k.KeyID); !errors.Is(err, meta.ErrCMKNotFound) {
+		t.Fatalf("key past its deletion date: %v", err)
+	}
 }

@@ -552,7 +552,9 @@ func TestSSEKMSCache(t *testing.T) {
 	if cosCode(err) != "KmsKeyDisabled" {
 		t.Fatalf("read after the cache TTL of a key disabled elsewhere: %v", err)
 	}
-	set(func(c *meta.CMK) { c.State, c.DeletionDate = meta.CMKPendingDeletion, now().Add(-time.Second).UnixNano() })
+	set(func(c *meta.CMK) {
+		c.State, c.DeletionDate = meta.CMKPendingDeletion, now().Add(-time.Second).UnixNano()
+	})
 	off.Add(int64(gateway.KMSCacheTTL))
 	if _, _, err = kmsGet(t, cl, "o", nil); cosCode(err) != "KmsKeyNotExist" {
 		t.Fatalf("read after the deletion date: %v", err)

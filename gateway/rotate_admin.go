@@ -75,24 +75,26 @@ type ResealResult struct {
 	RingVersions int
 	// Users is how many user secrets were re-sealed; UsersDone how many already were.
 	Users, UsersDone int
+	// CMKs is how many KMS keys' material was re-sealed.
+	CMKs int
 	// Note tells the operator what must happen next.
 	Note string
 }
 
 // resealNote is the operator's instruction after a root-key rotation.
-const resealNote = "restart every gateway with the new root key file now: gateways still on the old key can no longer open the ring or user secrets. KMS key material is not re-sealed here."
+const resealNote = "restart every gateway with the new root key file now: gateways still on the old key can no longer open the ring, KMS keys or user secrets."
 
 // userLister lists users; cluster.Client (through ClusterMeta) implements it.
 type userLister interface {
 	ListUsers(ctx context.Context) ([]meta.User, error)
 }
 
-// ResealRoot rotates the root key: the ring's live versions and every user's secret
-// are sealed again from the gateway's root key to newRoot. It is idempotent, so an
-// interrupted run is finished by running it again with the same key: parts already
-// under newRoot are left alone. Afterwards every gateway must be restarted with
-// newRoot (this one included): the old key opens nothing any more. CMK material of
-// the built-in KMS is not covered.
+// ResealRoot rotates the root key: every user's secret, the material of every KMS
+// key (ResealCMKs) and the ring's live versions are sealed again from the gateway's
+// root key to newRoot, in that order. It is idempotent, so an interrupted run is
+// finished by running it again with the same key: parts already under newRoot are
+// left alone. Afterwards every gateway must be restarted with newRoot (this one
+// included): the old key opens nothing any more.
 func (s *Server) ResealRoot(ctx context.Context, newRoot sse.Key) (ResealResult, error) {
 	var res ResealResult
 	if newRoot == (sse.Key{}) {
@@ -127,6 +129,9 @@ func (s *Server) ResealRoot(ctx context.Context, newRoot sse.Key) (ResealResult,
 		}
 		res.Users++
 	}
+	if res.CMKs, err = s.ResealCMKs(ctx, newRoot); err != nil {
+		return res, err
+	}
 	_, err = s.updateRing(ctx, func(_ meta.KeyRing, r *sse.Ring) (*sse.Ring, []uint32, error) {
 		res.RingVersions = 0
 		if ringOpens(r, newRoot) {
@@ -151,7 +156,7 @@ func (s *Server) ResealRoot(ctx context.Context, newRoot sse.Key) (ResealResult,
 	}
 	res.Note = resealNote
 	s.cfg.Logger.Warn("root key rotated; restart every gateway with the new root key",
-		"ring_versions", res.RingVersions, "users", res.Users)
+		"ring_versions", res.RingVersions, "users", res.Users, "cmks", res.CMKs)
 	return res, nil
 }
 

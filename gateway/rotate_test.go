@@ -380,6 +380,11 @@ func TestResealRoot(t *testing.T) {
 	if _, err := cl.Object.Put(ctx, "k", bytes.NewReader(data), nil); err != nil {
 		t.Fatal(err)
 	}
+	kmsData := randomBytes(3000)
+	kmsOpt := &cos.ObjectPutOptions{ObjectPutHeaderOptions: &cos.ObjectPutHeaderOptions{XCosServerSideEncryption: "cos/kms"}}
+	if _, err := cl.Object.Put(ctx, "kms", bytes.NewReader(kmsData), kmsOpt); err != nil {
+		t.Fatalf("put sse-kms: %v", err)
+	}
 	if _, err := c.Gateway.RotateMasterKey(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -401,7 +406,7 @@ func TestResealRoot(t *testing.T) {
 	if err := tlsAdmin.Do(ctx, "POST", "keys/reseal", nil, body, &res); err != nil {
 		t.Fatalf("reseal: %v", err)
 	}
-	if res.RingVersions != 2 || res.Users != 1 || res.Note == "" {
+	if res.RingVersions != 2 || res.Users != 1 || res.CMKs != 1 || res.Note == "" {
 		t.Fatalf("reseal result: %+v", res)
 	}
 
@@ -419,6 +424,7 @@ func TestResealRoot(t *testing.T) {
 	cl2 := cos.NewClient(&cos.BaseURL{BucketURL: u, ServiceURL: u}, &http.Client{Transport: &cos.AuthorizationTransport{SecretID: gatewaytest.AccessKey, SecretKey: gatewaytest.SecretKey}})
 	cl2.Host = bucket + "." + gatewaytest.Domain + srv2.URL[len("http://127.0.0.1"):]
 	wantBytes(t, cl2, "k", data)
+	wantBytes(t, cl2, "kms", kmsData)
 	data2 := randomBytes(1234)
 	if _, err := cl2.Object.Put(ctx, "k2", bytes.NewReader(data2), nil); err != nil {
 		t.Fatalf("put under the new root key: %v", err)
@@ -426,7 +432,7 @@ func TestResealRoot(t *testing.T) {
 	wantBytes(t, cl2, "k2", data2)
 	// Running it again finds everything done.
 	again, err := gw.ResealRoot(ctx, newRoot)
-	if err != nil || again.RingVersions != 0 || again.Users != 0 || again.UsersDone != 1 {
+	if err != nil || again.RingVersions != 0 || again.Users != 0 || again.UsersDone != 1 || again.CMKs != 0 {
 		t.Fatalf("second reseal: %+v %v", again, err)
 	}
 	// A gateway still on the old key opens nothing any more: it fails closed.

@@ -146,8 +146,8 @@ func runAdminKeys(args []string, lookup env, stdout, stderr io.Writer) error {
 	if err := keysDo(ctx, client, "POST", "keys/reseal", in, &res); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "re-sealed %d master-key versions and %d user secrets (%d already done)\n%s\n",
-		res.RingVersions, res.Users, res.UsersDone, res.Note)
+	fmt.Fprintf(stdout, "re-sealed %d master-key versions, %d KMS keys and %d user secrets (%d already done)\n%s\n",
+		res.RingVersions, res.CMKs, res.Users, res.UsersDone, res.Note)
 	return nil
 }
 

@@ -110,3 +110,31 @@ func TestAdminKeys(t *testing.T) {
 		t.Fatalf("reseal over http: %v", err)
 	}
 }
+
+func TestKeyRotationPeriodSetting(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want time.Duration
+		ok   bool
+	}{
+		{"", 0, true},
+		{"0", 0, true},
+		{"720h", 720 * time.Hour, true},
+		{"-1h", 0, false},
+		{"monthly", 0, false},
+	} {
+		s := defaultServerSettings()
+		s.Roles, s.NodeID, s.DataDir = []string{"gateway"}, "n1", "/data"
+		s.TLSCA, s.TLSCert, s.TLSKey = "ca.pem", "n1.pem", "n1-key.pem"
+		s.MetaAddrs = []string{"m1:7000"}
+		s.KeyRotationPeriod = tc.in
+		c, err := s.config()
+		if tc.ok != (err == nil) {
+			t.Errorf("%q: %v", tc.in, err)
+			continue
+		}
+		if err == nil && c.Gateway.KeyRotationPeriod != tc.want {
+			t.Errorf("%q: period %v, want %v", tc.in, c.Gateway.KeyRotationPeriod, tc.want)
+		}
+	}
+}

@@ -254,7 +254,7 @@ func startServerGateway(ctx context.Context, st *stack, g *gatewayConfig, client
 	gm := gateway.ClusterMeta(client)
 	gw, err := gateway.New(gateway.Config{
 		Domain: g.Domain, Region: g.Region, Geometry: erasure.DefaultGeometry, RootKey: rootKey, Logger: log,
-		ShardClient: node.ClientConfig{TLS: clientTLS},
+		ShardClient: node.ClientConfig{TLS: clientTLS}, RotationPeriod: g.KeyRotationPeriod,
 	}, gm)
 	if err != nil {
 		return nil, err

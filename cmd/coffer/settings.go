@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/coffer-io/coffer/cluster"
 )
@@ -121,6 +122,7 @@ type serverSettings struct {
 	PublicCert, PublicKey string
 	RootKeyFile           string
 	CredentialsFile       string
+	KeyRotationPeriod     string
 
 	GossipListen, GossipAdvertise string
 	GossipSeeds                   []string
@@ -165,6 +167,7 @@ var serverOptions = []option[serverSettings]{
 	{"public-key", "gateway role: HTTPS private key (default --tls-key)", func(s *serverSettings) any { return &s.PublicKey }},
 	{"root-key-file", "gateway role: file with the 32-byte root key (raw or hex); env COFFER_ROOT_KEY (hex) wins", func(s *serverSettings) any { return &s.RootKeyFile }},
 	{"credentials-file", "gateway role: root credentials file; env COFFER_ROOT_ACCESS_KEY/COFFER_ROOT_SECRET_KEY win", func(s *serverSettings) any { return &s.CredentialsFile }},
+	{"key-rotation-period", "gateway role: rotate the master key when the active version is this old, e.g. 720h (empty or 0: on demand only)", func(s *serverSettings) any { return &s.KeyRotationPeriod }},
 	{"gossip-listen", "gossip pool listen address host:port (empty: no gossip)", func(s *serverSettings) any { return &s.GossipListen }},
 	{"gossip-advertise", "gossip address peers reach this process at (default: picked by memberlist)", func(s *serverSettings) any { return &s.GossipAdvertise }},
 	{"gossip-seeds", "gossip addresses of processes to join", func(s *serverSettings) any { return &s.GossipSeeds }},
@@ -203,6 +206,8 @@ type gatewayConfig struct {
 	PublicCert, PublicKey string
 	RootKeyFile           string
 	CredentialsFile       string
+	// KeyRotationPeriod is the scheduled master-key rotation period; 0: on demand only.
+	KeyRotationPeriod time.Duration
 }
 
 // gossipConfig configures this process's membership in the gossip pool.
@@ -338,6 +343,13 @@ func (s serverSettings) config() (serverConfig, error) {
 			g.PublicCert, g.PublicKey = s.TLSCert, s.TLSKey
 		}
 		errs = append(errs, checkDomain(s.Domain, s.Region)...)
+		if s.KeyRotationPeriod != "" {
+			d, err := time.ParseDuration(s.KeyRotationPeriod)
+			if err != nil || d < 0 {
+				bad("key-rotation-period %q is not a non-negative duration such as 720h", s.KeyRotationPeriod)
+			}
+			g.KeyRotationPeriod = max(d, 0)
+		}
 		c.Gateway = g
 	}
 

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -290,6 +291,9 @@ func init() {
 			return err
 		}
 		c, err := s.kms().create(q.r.Context(), in.Alias, in.Description, in.Origin)
+		if errors.Is(err, meta.ErrConflict) {
+			return wire.Errorf(wire.ErrInvalidArgument, "the alias %q belongs to another key", in.Alias)
+		}
 		if err != nil {
 			return err
 		}

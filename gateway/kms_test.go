@@ -136,8 +136,8 @@ func TestSSEKMS(t *testing.T) {
 	if err != nil || named.State != meta.CMKEnabled || named.MaterialVersions != 1 {
 		t.Fatalf("create: %+v, %v", named, err)
 	}
-	if _, err := admin.KMSCreate(ctx, gateway.KMSCreateRequest{Alias: "app"}); err == nil {
-		t.Fatal("a second key with alias app was created")
+	if _, err := admin.KMSCreate(ctx, gateway.KMSCreateRequest{Alias: "app"}); adminCode(err) != "InvalidArgument" {
+		t.Fatalf("a second key with alias app: %v", err)
 	}
 	encCtx := base64.StdEncoding.EncodeToString([]byte(`{"team":"blue","app":"x"}`))
 
@@ -524,6 +524,26 @@ func TestSSEKMSCache(t *testing.T) {
 		t.Fatal(err)
 	}
 	admin := &gateway.AdminClient{Endpoint: c.URL, AccessKey: gatewaytest.AccessKey, SecretKey: gatewaytest.SecretKey}
+
+	// Writers racing to first use the KMS end with one default CMK.
+	const racers = 4
+	errs := make(chan error, racers)
+	for i := range racers {
+		go func() {
+			_, err := cl.Object.Put(ctx, fmt.Sprintf("race-%d", i), strings.NewReader("x"), kmsPut("", ""))
+			errs <- err
+		}()
+	}
+	for range racers {
+		if err := <-errs; err != nil {
+			t.Fatalf("racing first use: %v", err)
+		}
+	}
+	all, err := c.Meta.ListCMKs(ctx)
+	if err != nil || len(all) != 1 || all[0].Alias != gateway.DefaultCMKAlias {
+		t.Fatalf("after racing first use: %+v, %v", all, err)
+	}
+
 	k, err := admin.KMSCreate(ctx, gateway.KMSCreateRequest{Alias: "cached"})
 	if err != nil {
 		t.Fatal(err)

@@ -464,6 +464,36 @@ func TestSSEKMS(t *testing.T) {
 		if v, _ := c.Meta.GetObject(ctx, bucket, "s3"); v.SSE.Context != s3ctx {
 			t.Fatalf("stored context %q", v.SSE.Context)
 		}
+		// Multipart under SSE-KMS: one uploaded part and one copied from an SSE-KMS
+		// object under another CMK.
+		up, err := s3c.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{
+			Bucket: aws.String(bucket), Key: aws.String("s3-mp"),
+			ServerSideEncryption: types.ServerSideEncryptionAwsKms, SSEKMSKeyId: aws.String(named.KeyID),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if up.ServerSideEncryption != types.ServerSideEncryptionAwsKms || aws.ToString(up.SSEKMSKeyId) != named.KeyID {
+			t.Errorf("initiate echo %q %q", up.ServerSideEncryption, aws.ToString(up.SSEKMSKeyId))
+		}
+		part1 := randomBytes(1 << 20)
+		p1, err := s3c.UploadPart(ctx, &s3.UploadPartInput{Bucket: aws.String(bucket), Key: aws.String("s3-mp"), UploadId: up.UploadId, PartNumber: aws.Int32(1), Body: bytes.NewReader(part1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p2, err := s3c.UploadPartCopy(ctx, &s3.UploadPartCopyInput{Bucket: aws.String(bucket), Key: aws.String("s3-mp"), UploadId: up.UploadId, PartNumber: aws.Int32(2),
+			CopySource: aws.String(bucket + "/d"), CopySourceRange: aws.String("bytes=0-999")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s3c.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{Bucket: aws.String(bucket), Key: aws.String("s3-mp"), UploadId: up.UploadId,
+			MultipartUpload: &types.CompletedMultipartUpload{Parts: []types.CompletedPart{
+				{PartNumber: aws.Int32(1), ETag: p1.ETag}, {PartNumber: aws.Int32(2), ETag: p2.CopyPartResult.ETag},
+			}}}); err != nil {
+			t.Fatal(err)
+		}
+		expectKMS(t, "s3-mp", append(bytes.Clone(part1), data[:1000]...), named.KeyID)
+
 		_, err = s3c.PutObject(ctx, &s3.PutObjectInput{
 			Bucket: aws.String(bucket), Key: aws.String("s3-unknown"), Body: strings.NewReader("x"),
 			ServerSideEncryption: types.ServerSideEncryptionAwsKms, SSEKMSKeyId: aws.String("nope"),

@@ -465,7 +465,7 @@ func TestSSEKMS(t *testing.T) {
 			t.Fatalf("stored context %q", v.SSE.Context)
 		}
 		// Multipart under SSE-KMS: one uploaded part and one copied from an SSE-KMS
-		// object under another CMK.
+		// object with an encryption context.
 		up, err := s3c.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{
 			Bucket: aws.String(bucket), Key: aws.String("s3-mp"),
 			ServerSideEncryption: types.ServerSideEncryptionAwsKms, SSEKMSKeyId: aws.String(named.KeyID),
@@ -482,7 +482,7 @@ func TestSSEKMS(t *testing.T) {
 			t.Fatal(err)
 		}
 		p2, err := s3c.UploadPartCopy(ctx, &s3.UploadPartCopyInput{Bucket: aws.String(bucket), Key: aws.String("s3-mp"), UploadId: up.UploadId, PartNumber: aws.Int32(2),
-			CopySource: aws.String(bucket + "/d"), CopySourceRange: aws.String("bytes=0-999")})
+			CopySource: aws.String(bucket + "/s3"), CopySourceRange: aws.String("bytes=0-999")})
 		if err != nil {
 			t.Fatal(err)
 		}

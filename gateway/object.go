@@ -376,8 +376,40 @@ func (s *Server) getObject(w http.ResponseWriter, q *request) error {
 	if err != nil {
 		return err
 	}
-	w.WriteHeader(status)
-	return s.readObject(ctx, w, v, dek, off, n)
+	// The status line goes out with the first plaintext byte: a read that fails
+	// before any byte is ready (too many shards lost, a corrupt stream) still gets a
+	// proper error response instead of a dropped connection.
+	lw := &lazyStatus{w: w, status: status}
+	if err := s.readObject(ctx, lw, v, dek, off, n); err != nil {
+		if !lw.sent {
+			// Drop the object headers set above; the error response sets its own.
+			for _, k := range []string{"Content-Length", "Content-Range", "ETag", "Last-Modified", "Content-Type", "x-cos-hash-crc64ecma", "Accept-Ranges"} {
+				w.Header().Del(k)
+			}
+		}
+		return err
+	}
+	lw.flush()
+	return nil
+}
+
+// lazyStatus writes the status line just before the first body byte.
+type lazyStatus struct {
+	w      http.ResponseWriter
+	status int
+	sent   bool
+}
+
+func (l *lazyStatus) Write(b []byte) (int, error) {
+	l.flush()
+	return l.w.Write(b)
+}
+
+func (l *lazyStatus) flush() {
+	if !l.sent {
+		l.sent = true
+		l.w.WriteHeader(l.status)
+	}
 }
 
 // setObjectHeaders sets the stored headers of a version on a GET/HEAD response.

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/time/rate"
 
@@ -75,6 +76,8 @@ type rotation struct {
 	prog RewrapProgress
 	kick chan struct{}
 	live bool // a Run loop serves kick
+	// Totals since the gateway started, for the metrics.
+	rewrapped, skipped, failed, rotations uint64
 }
 
 func (r *rotation) setLive(v bool) {
@@ -154,6 +157,11 @@ func (s *Server) updateRing(ctx context.Context, change func(kr meta.KeyRing, r 
 		}
 		if err != nil {
 			return nil, fmt.Errorf("gateway: update key ring: %w", err)
+		}
+		if next.Active().Version != kr.Active {
+			s.rot.mu.Lock()
+			s.rot.rotations++
+			s.rot.mu.Unlock()
 		}
 		// This gateway seals under the new version at once; others within ringTTL.
 		if rerr := s.keys.refresh(ctx); rerr != nil {
@@ -346,6 +354,8 @@ func (s *Server) rewrapVersion(ctx context.Context, limit *rate.Limiter, old uin
 				s.rot.mu.Lock()
 				s.rot.prog.Done += uint64(n)
 				s.rot.prog.Skipped += uint64(len(items) - n)
+				s.rot.rewrapped += uint64(n)
+				s.rot.skipped += uint64(len(items) - n)
 				s.rot.mu.Unlock()
 			}
 			return nil
@@ -375,6 +385,7 @@ func (s *Server) rewrapVersion(ctx context.Context, limit *rate.Limiter, old uin
 			if failed := len(refs) - len(items); failed > 0 {
 				s.rot.mu.Lock()
 				s.rot.prog.Failed += uint64(failed)
+				s.rot.failed += uint64(failed)
 				s.rot.mu.Unlock()
 			}
 			if len(items) > 0 {
@@ -476,4 +487,40 @@ func (s *Server) runKeys(ctx context.Context) {
 		case <-kick:
 		}
 	}
+}
+
+var (
+	rewrapKeysDesc = prometheus.NewDesc("coffer_gateway_rewrap_keys_total",
+		"Data keys the re-wrap job handled on this gateway, by result.", []string{"result"}, nil)
+	rewrapRunningDesc = prometheus.NewDesc("coffer_gateway_rewrap_running",
+		"1 while a re-wrap pass runs on this gateway.", nil, nil)
+	rotationsDesc = prometheus.NewDesc("coffer_gateway_master_key_rotations_total",
+		"Master-key rotations this gateway made.", nil, nil)
+)
+
+// RotationCollector exports the re-wrap job's counters and this gateway's rotations
+// for Prometheus. Collecting never calls the metadata cluster.
+func (s *Server) RotationCollector() prometheus.Collector { return rotationCollector{&s.rot} }
+
+type rotationCollector struct{ r *rotation }
+
+func (c rotationCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- rewrapKeysDesc
+	ch <- rewrapRunningDesc
+	ch <- rotationsDesc
+}
+
+func (c rotationCollector) Collect(ch chan<- prometheus.Metric) {
+	c.r.mu.Lock()
+	done, skipped, failed, rotations, running := c.r.rewrapped, c.r.skipped, c.r.failed, c.r.rotations, c.r.prog.Running
+	c.r.mu.Unlock()
+	ch <- prometheus.MustNewConstMetric(rewrapKeysDesc, prometheus.CounterValue, float64(done), "rewrapped")
+	ch <- prometheus.MustNewConstMetric(rewrapKeysDesc, prometheus.CounterValue, float64(skipped), "skipped")
+	ch <- prometheus.MustNewConstMetric(rewrapKeysDesc, prometheus.CounterValue, float64(failed), "failed")
+	r := 0.0
+	if running {
+		r = 1
+	}
+	ch <- prometheus.MustNewConstMetric(rewrapRunningDesc, prometheus.GaugeValue, r)
+	ch <- prometheus.MustNewConstMetric(rotationsDesc, prometheus.CounterValue, float64(rotations))
 }

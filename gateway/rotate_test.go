@@ -19,6 +19,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/prometheus/client_golang/prometheus"
 	cos "github.com/tencentyun/cos-go-sdk-v5"
 
 	"github.com/coffer-io/coffer/cluster/clustertest"
@@ -213,6 +214,32 @@ func TestRotateAndRewrap(t *testing.T) {
 	}
 	if d := cmp.Diff(shardsBefore, shardStats(t, c, simple)); d != "" {
 		t.Fatalf("re-wrap touched shards:\n%s", d)
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(c.Gateway.RotationCollector())
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, f := range families {
+		for _, m := range f.GetMetric() {
+			name := f.GetName()
+			for _, l := range m.GetLabel() {
+				name += "/" + l.GetValue()
+			}
+			got[name] = m.GetCounter().GetValue() + m.GetGauge().GetValue()
+		}
+	}
+	wantMetrics := map[string]float64{
+		"coffer_gateway_master_key_rotations_total":  1,
+		"coffer_gateway_rewrap_keys_total/rewrapped": 5,
+		"coffer_gateway_rewrap_keys_total/skipped":   0,
+		"coffer_gateway_rewrap_keys_total/failed":    0,
+		"coffer_gateway_rewrap_running":              0,
+	}
+	if d := cmp.Diff(wantMetrics, got); d != "" {
+		t.Fatalf("metrics (-want +got):\n%s", d)
 	}
 	// The upload begun under v1 finishes under its re-wrapped key.
 	part2 := randomBytes(4321)

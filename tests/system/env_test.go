@@ -6,6 +6,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"net"
@@ -50,11 +52,12 @@ const (
 
 // gateway is one published gateway of the compose cluster.
 type gateway struct {
-	name string // compose service
-	addr string // host:port of its HTTP listener on the host
+	name    string // compose service
+	addr    string // host:port of its HTTP listener on the host
+	tlsAddr string // host:port of its HTTPS listener on the host
 }
 
-var gateways = []gateway{{"gw1", "127.0.0.1:8080"}, {"gw2", "127.0.0.1:8081"}}
+var gateways = []gateway{{"gw1", "127.0.0.1:8080", "127.0.0.1:8443"}, {"gw2", "127.0.0.1:8081", "127.0.0.1:8444"}}
 
 // env is the running cluster and the means to talk to it and to break it.
 type env struct {
@@ -64,6 +67,7 @@ type env struct {
 	project   string
 	accessKey string
 	secretKey string
+	ca        *x509.CertPool // the cluster CA, which issued the gateways' certificates
 }
 
 func newEnv(t *testing.T) *env {
@@ -90,6 +94,14 @@ func newEnv(t *testing.T) *env {
 		if e.accessKey, e.secretKey, err = readCredentials(filepath.Join(secrets, "credentials")); err != nil {
 			t.Fatalf("root credentials: %v (run make cluster-up first)", err)
 		}
+	}
+	pem, err := os.ReadFile(filepath.Join(secrets, "tls", "ca.pem"))
+	if err != nil {
+		t.Fatalf("cluster CA: %v", err)
+	}
+	e.ca = x509.NewCertPool()
+	if !e.ca.AppendCertsFromPEM(pem) {
+		t.Fatal("cluster CA: no certificate in tls/ca.pem")
 	}
 	for _, g := range gateways {
 		if err := e.waitReady(g, 10*time.Second); err != nil {
@@ -226,6 +238,17 @@ func (e *env) cos(g gateway, bucket string) *cos.Client {
 	rt := &cos.AuthorizationTransport{SecretID: e.accessKey, SecretKey: e.secretKey, Transport: dialTo(g.addr)}
 	cl := cos.NewClient(&cos.BaseURL{BucketURL: u, ServiceURL: u}, &http.Client{Transport: rt})
 	cl.Host = bucket + "." + domain + g.addr[strings.LastIndexByte(g.addr, ':'):]
+	return cl
+}
+
+// cosTLS is cos over the gateway's HTTPS listener, trusting the cluster CA.
+func (e *env) cosTLS(g gateway, bucket string) *cos.Client {
+	u, _ := url.Parse("https://" + g.tlsAddr)
+	tr := dialTo(g.tlsAddr)
+	tr.TLSClientConfig = &tls.Config{RootCAs: e.ca, MinVersion: tls.VersionTLS12}
+	rt := &cos.AuthorizationTransport{SecretID: e.accessKey, SecretKey: e.secretKey, Transport: tr}
+	cl := cos.NewClient(&cos.BaseURL{BucketURL: u, ServiceURL: u}, &http.Client{Transport: rt})
+	cl.Host = bucket + "." + domain + g.tlsAddr[strings.LastIndexByte(g.tlsAddr, ':'):]
 	return cl
 }
 

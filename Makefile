@@ -103,14 +103,11 @@ cluster-down:
 cluster-logs:
 	$(COMPOSE) logs --tail 200 -f
 
-# System tests against the compose cluster; the cluster is torn down even on failure.
+# System tests against the compose cluster. The cluster is torn down whatever happens
+# (failure, Ctrl-C, SIGTERM): the trap runs cluster-down on every exit.
 test-cluster:
-	@status=0; \
-	$(MAKE) cluster-up || status=$$?; \
-	if [ $$status = 0 ]; then \
-	  COFFER_COMPOSE="$(COMPOSE)" COFFER_SECRETS=$(CURDIR)/$(SECRETS) \
-	    $(GO) test -count=1 -tags e2e -timeout $(SYSTEM_TIMEOUT) -v ./tests/system/... || status=$$?; \
-	fi; \
-	if [ $$status != 0 ]; then $(COMPOSE) logs --tail 50 || true; fi; \
-	$(MAKE) cluster-down || true; \
-	exit $$status
+	@trap '$(MAKE) --no-print-directory cluster-down' EXIT; trap 'exit 130' INT TERM; \
+	$(MAKE) --no-print-directory cluster-up || exit 1; \
+	COFFER_COMPOSE="$(COMPOSE)" COFFER_SECRETS=$(CURDIR)/$(SECRETS) \
+	  $(GO) test -count=1 -tags e2e -timeout $(SYSTEM_TIMEOUT) -v ./tests/system/... || \
+	  { $(COMPOSE) logs --no-color --tail 50; exit 1; }

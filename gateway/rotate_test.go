@@ -479,47 +479,47 @@ func BenchmarkRewrap(b *testing.B) {
 	}
 }
 
-func benchRewrap(b *testing.B, objects int) {
+// metaCluster starts a metadata cluster of voters with a bootstrapped ring, a bucket
+// and objects committed straight through Raft (no shards: the re-wrap job never
+// reads them), and returns its client and root key.
+func metaCluster(tb testing.TB, voters int, bucket string, objects int) (*clustertest.Cluster, gateway.Meta, sse.Key) {
 	ctx := context.Background()
-	mc := clustertest.StartWith(b, 3, clustertest.Options{})
+	mc := clustertest.StartWith(tb, voters, clustertest.Options{})
 	m := gateway.ClusterMeta(mc.Client())
 	var root sse.Key
 	copy(root[:], randomBytes(sse.KeyBytes))
-	clk := &testClock{}
-	if err := (gateway.Bootstrap{RootKey: root, Now: clk.Now, Rand: rand.Reader}).Run(ctx, m); err != nil {
-		b.Fatal(err)
+	if err := (gateway.Bootstrap{RootKey: root, Now: time.Now, Rand: rand.Reader}).Run(ctx, m); err != nil {
+		tb.Fatal(err)
 	}
-	gw, err := gateway.New(gateway.Config{RootKey: root, Now: clk.Now, RewrapRate: 1e9}, m)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer gw.Close()
-	const bucket = "bench-1250000000"
 	if _, err := m.Apply(ctx, &meta.CreateBucket{Bucket: meta.Bucket{Name: bucket, Owner: "root"}}); err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	kr, err := m.KeyRing(ctx)
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	ring, err := sse.ParseRing(kr.Sealed)
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	kek, err := ring.Unseal(root, kr.Active)
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
-	// Commit the objects from several writers; the index is what the job walks.
+	const writers = 16
 	var wg sync.WaitGroup
-	errs := make(chan error, 16)
-	for w := range 16 {
+	errs := make(chan error, writers)
+	for w := range writers {
 		wg.Go(func() {
-			for i := w; i < objects; i += 16 {
+			for i := w; i < objects; i += writers {
 				var vid meta.ID
 				copy(vid[:], randomBytes(len(vid)))
 				key := fmt.Sprintf("obj/%06d", i)
-				dek, _ := sse.GenerateDEK(rand.Reader)
+				dek, err := sse.GenerateDEK(rand.Reader)
+				if err != nil {
+					errs <- err
+					return
+				}
 				bind := sse.Binding{Bucket: bucket, Key: key, VersionID: vid.String(), Mode: sse.ModeNone, KeyVersion: kr.Active}
 				sealed, err := sse.SealDEK(rand.Reader, kek, dek, bind)
 				if err != nil {
@@ -541,8 +541,109 @@ func benchRewrap(b *testing.B, objects int) {
 	wg.Wait()
 	close(errs)
 	for err := range errs {
+		tb.Fatal(err)
+	}
+	return mc, m, root
+}
+
+// cutMeta calls cut once a Rewrap command has been applied.
+type cutMeta struct {
+	gateway.Meta
+	cut func()
+}
+
+func (m *cutMeta) Rewrap(ctx context.Context, items []meta.RewrapItem) (int, error) {
+	n, err := m.Meta.Rewrap(ctx, items)
+	m.cut()
+	return n, err
+}
+
+// TestRewrapResumes: a pass cut short (a gateway stopping) leaves the census part
+// way; a new gateway's pass finishes from there. A pass across a leader kill on a
+// 3-voter cluster retries and finishes.
+func TestRewrapResumes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("3-voter cluster")
+	}
+	const objects = 600
+	ctx := context.Background()
+	mc, m, root := metaCluster(t, 3, "resume-1250000000", objects)
+	clk := &testClock{}
+	newGW := func(rate float64) *gateway.Server {
+		gw, err := gateway.New(gateway.Config{RootKey: root, Now: clk.Now, RewrapRate: rate}, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(gw.Close)
+		return gw
+	}
+	gw := newGW(1000)
+	if _, err := gw.RotateMasterKey(ctx); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(time.Minute)
+	// The gateway stops right after its first batch has been applied.
+	cut, cancel := context.WithCancel(ctx)
+	defer cancel()
+	cutGW, err := gateway.New(gateway.Config{RootKey: root, Now: clk.Now, RewrapRate: 1000}, &cutMeta{Meta: m, cut: cancel})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cutGW.Close()
+	p, err := cutGW.Rewrap(cut)
+	if !errors.Is(err, context.Canceled) || p.Done == 0 || p.Done == objects {
+		t.Fatalf("cut pass: %+v %v", p, err)
+	}
+	left, err := m.Census(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if left[1] == 0 || left[1] == objects || left[1]+left[2] != objects {
+		t.Fatalf("census after a cut pass: %v (done %d)", left, p.Done)
+	}
+	p, err = newGW(1000).Rewrap(ctx)
+	if err != nil || p.Done != left[1] || !cmp.Equal(p.Retired, []uint32{1}) {
+		t.Fatalf("resumed pass: %+v %v (census was %v)", p, err, left)
+	}
+
+	gw = newGW(500)
+	if _, err := gw.RotateMasterKey(ctx); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(time.Minute)
+	done := make(chan error, 1)
+	go func() {
+		var err error
+		p, err = gw.Rewrap(ctx)
+		done <- err
+	}()
+	time.Sleep(200 * time.Millisecond)
+	// At 500 keys/s the pass needs 688 ms beyond its first batch: it is under way.
+	if st, err := gw.KeyStatus(ctx); err != nil || !st.Rewrap.Running {
+		t.Fatalf("pass not running at the kill: %+v %v", st.Rewrap, err)
+	}
+	mc.Kill(mc.WaitLeader())
+	if err := <-done; err != nil {
+		t.Fatalf("pass across a leader kill: %+v %v", p, err)
+	}
+	final, err := m.Census(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if final[2] != 0 || final[3] != objects {
+		t.Fatalf("census after the pass across a leader kill: %v (%+v)", final, p)
+	}
+}
+
+func benchRewrap(b *testing.B, objects int) {
+	ctx := context.Background()
+	_, m, root := metaCluster(b, 3, "bench-1250000000", objects)
+	clk := &testClock{}
+	gw, err := gateway.New(gateway.Config{RootKey: root, Now: clk.Now, RewrapRate: 1e9}, m)
+	if err != nil {
 		b.Fatal(err)
 	}
+	defer gw.Close()
 	b.ReportAllocs()
 	b.ResetTimer()
 	start := time.Now()

@@ -74,6 +74,9 @@ func (k *keyCache) refresh(ctx context.Context) error {
 func (k *keyCache) active(ctx context.Context) (uint32, sse.Key, error) {
 	k.mu.Lock()
 	v, stale := k.activeVer, k.now().Sub(k.checked) >= ringTTL
+	if stale && v != 0 {
+		k.checked = k.now() // one caller re-reads; the others go on with the cached version
+	}
 	k.mu.Unlock()
 	if v == 0 || stale {
 		// A failed re-read keeps the cached version: the state machine refuses it

@@ -286,9 +286,6 @@ func TestRewrapSkipsOverwrite(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := c.Gateway.RotateMasterKey(ctx); err != nil {
-		t.Fatal(err)
-	}
 	rm := &racingMeta{Meta: c.Meta, race: func() {
 		if _, err := cl.Object.Put(ctx, "race", bytes.NewReader(fresh), nil); err != nil {
 			t.Errorf("overwrite: %v", err)
@@ -302,6 +299,17 @@ func TestRewrapSkipsOverwrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer gw.Close()
+	// A rotation made by another gateway is in use here within a ring TTL (1 s).
+	if _, err := gw.RotateMasterKey(ctx); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1100 * time.Millisecond)
+	if _, err := cl.Object.Put(ctx, "probe", bytes.NewReader(keep), nil); err != nil {
+		t.Fatal(err)
+	}
+	if v := versionOf(t, c, bucket, "probe"); v.SSE.MasterKeyVersion != 2 {
+		t.Fatalf("a ring TTL after another gateway's rotation, new objects still use %d", v.SSE.MasterKeyVersion)
+	}
 	clk.Advance(time.Minute)
 	p, err := gw.Rewrap(ctx)
 	if err != nil {

@@ -89,8 +89,8 @@ type userLister interface {
 	ListUsers(ctx context.Context) ([]meta.User, error)
 }
 
-// ResealRoot rotates the root key: every user's secret, the material of every KMS
-// key (ResealCMKs) and the ring's live versions are sealed again from the gateway's
+// ResealRoot rotates the root key: the material of every KMS key (ResealCMKs), the
+// ring's live versions and every user's secret are sealed again from the gateway's
 // root key to newRoot, in that order. It is idempotent, so an interrupted run is
 // finished by running it again with the same key: parts already under newRoot are
 // left alone. Afterwards every gateway must be restarted with newRoot (this one
@@ -104,30 +104,23 @@ func (s *Server) ResealRoot(ctx context.Context, newRoot sse.Key) (ResealResult,
 	if !ok {
 		return res, errors.New("gateway: metadata client cannot list users")
 	}
-	// Users first: while the ring still opens under the old key, a failure here
-	// leaves the cluster readable by the running gateways.
+	// Check every user secret opens before anything changes. Users are re-sealed
+	// last: until then the running gateways still authenticate them, so an
+	// interrupted run can be finished through the same admin API.
 	users, err := lister.ListUsers(ctx)
 	if err != nil {
 		return res, fmt.Errorf("gateway: list users: %w", err)
 	}
-	for _, u := range users {
+	secrets := make([]string, len(users))
+	done := make([]bool, len(users)) // already under newRoot
+	for i, u := range users {
 		if _, err := openUserSecret(newRoot, u.AccessKeyID, u.SealedSecret); err == nil {
-			res.UsersDone++
+			done[i] = true
 			continue
 		}
-		secret, err := openUserSecret(s.cfg.RootKey, u.AccessKeyID, u.SealedSecret)
-		if err != nil {
+		if secrets[i], err = openUserSecret(s.cfg.RootKey, u.AccessKeyID, u.SealedSecret); err != nil {
 			return res, fmt.Errorf("%w: secret of user %s", ErrRootKey, u.AccessKeyID)
 		}
-		sealed, err := sealUserSecret(s.cfg.Rand, newRoot, u.AccessKeyID, secret)
-		if err != nil {
-			return res, err
-		}
-		u.SealedSecret = sealed
-		if _, err := s.meta.Apply(ctx, &meta.PutUser{User: u}); err != nil {
-			return res, fmt.Errorf("gateway: re-seal user %s: %w", u.AccessKeyID, err)
-		}
-		res.Users++
 	}
 	if res.CMKs, err = s.ResealCMKs(ctx, newRoot); err != nil {
 		return res, err
@@ -153,6 +146,19 @@ func (s *Server) ResealRoot(ctx context.Context, newRoot sse.Key) (ResealResult,
 	})
 	if err != nil {
 		return res, err
+	}
+	for i, u := range users {
+		if done[i] {
+			res.UsersDone++
+			continue
+		}
+		if u.SealedSecret, err = sealUserSecret(s.cfg.Rand, newRoot, u.AccessKeyID, secrets[i]); err != nil {
+			return res, err
+		}
+		if _, err := s.meta.Apply(ctx, &meta.PutUser{User: u}); err != nil {
+			return res, fmt.Errorf("gateway: re-seal user %s: %w", u.AccessKeyID, err)
+		}
+		res.Users++
 	}
 	res.Note = resealNote
 	s.cfg.Logger.Warn("root key rotated; restart every gateway with the new root key",

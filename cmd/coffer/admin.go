@@ -1,15 +1,19 @@
 package main
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/coffer-io/coffer/gateway"
 	"github.com/coffer-io/coffer/internal/pki"
 	"github.com/coffer-io/coffer/sse"
 )
@@ -169,4 +173,30 @@ func initCluster(s initClusterSettings, now time.Time, rnd io.Reader, stdout io.
 	}
 	fmt.Fprintf(stdout, "wrote cluster secrets for %d node(s) to %s (root access key id %s)\n", len(s.Nodes), s.Out, creds.AccessKeyID)
 	return nil
+}
+
+// newAdminClient builds the admin API client of the `coffer admin` commands:
+// credentials from the environment (COFFER_ROOT_ACCESS_KEY/SECRET) or the credentials
+// file, TLS roots from the CA file when the endpoint is HTTPS.
+func newAdminClient(endpoint, credentialsFile, caFile string, timeout time.Duration, lookup env) (*gateway.AdminClient, error) {
+	creds, err := loadCredentials(credentialsFile, lookup)
+	if err != nil {
+		return nil, err
+	}
+	if creds.AccessKeyID == "" {
+		return nil, fmt.Errorf("credentials: set credentials-file or %s and %s", envRootAccessKey, envRootSecretKey)
+	}
+	hc := &http.Client{Timeout: timeout}
+	if caFile != "" {
+		pemBytes, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, fmt.Errorf("ca: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pemBytes) {
+			return nil, fmt.Errorf("ca: %s holds no PEM certificate", caFile)
+		}
+		hc.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}
+	}
+	return &gateway.AdminClient{Endpoint: endpoint, AccessKey: creds.AccessKeyID, SecretKey: creds.SecretKey, HTTP: hc}, nil
 }

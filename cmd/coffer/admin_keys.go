@@ -2,15 +2,11 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -153,26 +149,7 @@ func runAdminKeys(args []string, lookup env, stdout, stderr io.Writer) error {
 
 // client builds the admin client from the settings.
 func (s keysSettings) client(lookup env) (*gateway.AdminClient, error) {
-	creds, err := loadCredentials(s.CredentialsFile, lookup)
-	if err != nil {
-		return nil, err
-	}
-	if creds.AccessKeyID == "" {
-		return nil, fmt.Errorf("credentials: set credentials-file or %s and %s", envRootAccessKey, envRootSecretKey)
-	}
-	hc := &http.Client{Timeout: keysRequestTimeout}
-	if s.CA != "" {
-		pem, err := os.ReadFile(s.CA)
-		if err != nil {
-			return nil, fmt.Errorf("ca: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("ca: %s holds no PEM certificate", s.CA)
-		}
-		hc.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}
-	}
-	return &gateway.AdminClient{Endpoint: s.Endpoint, AccessKey: creds.AccessKeyID, SecretKey: creds.SecretKey, HTTP: hc}, nil
+	return newAdminClient(s.Endpoint, s.CredentialsFile, s.CA, keysRequestTimeout, lookup)
 }
 
 func keysDo(ctx context.Context, c *gateway.AdminClient, method, path string, in, out any) error {

@@ -2,14 +2,11 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"net/url"
 	"os"
 	"text/tabwriter"
@@ -112,29 +109,9 @@ func (s kmsSettings) Validate(cmd string) error {
 	return errors.Join(errs...)
 }
 
-// client returns the admin client for s: credentials from the environment or the
-// credentials file, TLS roots from --ca.
+// client returns the admin client for s.
 func (s kmsSettings) client(lookup env) (*gateway.AdminClient, error) {
-	creds, err := loadCredentials(s.CredentialsFile, lookup)
-	if err != nil {
-		return nil, err
-	}
-	if creds.AccessKeyID == "" {
-		return nil, fmt.Errorf("credentials: set credentials-file or %s and %s", envRootAccessKey, envRootSecretKey)
-	}
-	hc := &http.Client{Timeout: kmsRequestTimeout}
-	if s.CA != "" {
-		pemBytes, err := os.ReadFile(s.CA)
-		if err != nil {
-			return nil, fmt.Errorf("ca: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pemBytes) {
-			return nil, fmt.Errorf("ca: %s holds no PEM certificate", s.CA)
-		}
-		hc.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}
-	}
-	return &gateway.AdminClient{Endpoint: s.Endpoint, AccessKey: creds.AccessKeyID, SecretKey: creds.SecretKey, HTTP: hc}, nil
+	return newAdminClient(s.Endpoint, s.CredentialsFile, s.CA, kmsRequestTimeout, lookup)
 }
 
 // runAdminKMS dispatches `coffer admin kms ...`.

@@ -355,6 +355,8 @@ func (e *env) checkAll(t *testing.T, c *corpus) {
 	objs := c.snapshot()
 	bad := 0
 	i := 0
+	var slowest time.Duration
+	var slowKey string
 	for key, want := range objs {
 		g, h := gateways[i%2], gateways[(i+1)%2]
 		i++
@@ -362,7 +364,11 @@ func (e *env) checkAll(t *testing.T, c *corpus) {
 			func() ([]byte, error) { return e.getCOS(g, c.bucket, key) },
 			func() ([]byte, error) { return e.getS3(t, h, c.bucket, key) },
 		} {
+			began := time.Now()
 			got, err := read()
+			if d := time.Since(began); d > slowest {
+				slowest, slowKey = d, key
+			}
 			switch {
 			case err != nil:
 				t.Error(err)
@@ -373,5 +379,6 @@ func (e *env) checkAll(t *testing.T, c *corpus) {
 			}
 		}
 	}
-	t.Logf("read back %d objects through both gateways in %v (%d failures)", len(objs), time.Since(start).Round(time.Millisecond), bad)
+	t.Logf("read back %d objects through both gateways in %v (%d failures; slowest read %v, %s)",
+		len(objs), time.Since(start).Round(time.Millisecond), bad, slowest.Round(time.Millisecond), slowKey)
 }

@@ -63,24 +63,35 @@ func (s *Server) upload(ctx context.Context, q *request) (*meta.Upload, error) {
 	return s.meta.GetUpload(ctx, q.bucket, q.key, uid)
 }
 
-func (s *Server) uploadPart(w http.ResponseWriter, q *request) error {
-	ctx := q.r.Context()
+// partTarget resolves what Upload Part and Upload Part - Copy write to: write access
+// to the bucket, the part number, the upload, and the SSE-C key the part must carry
+// when the upload is SSE-C.
+func (s *Server) partTarget(ctx context.Context, q *request, op wire.SSEOp) (int, *meta.Upload, partKeys, error) {
 	if _, err := s.bucketForWrite(ctx, q); err != nil {
-		return err
+		return 0, nil, partKeys{}, err
 	}
 	n, err := wire.ParsePartNumber(q.query.Get("partNumber"))
 	if err != nil {
-		return err
+		return 0, nil, partKeys{}, err
 	}
-	ck, err := s.partCustomer(q, wire.SSEOpUploadPart)
+	ck, err := s.partCustomer(q, op)
 	if err != nil {
-		return err
+		return 0, nil, partKeys{}, err
 	}
 	up, err := s.upload(ctx, q)
 	if err != nil {
-		return err
+		return 0, nil, partKeys{}, err
 	}
 	if err := checkCustomer(up.SSE, ck.part, errSSECPartRequired, errSSECPartNotSSEC); err != nil {
+		return 0, nil, partKeys{}, err
+	}
+	return n, up, ck, nil
+}
+
+func (s *Server) uploadPart(w http.ResponseWriter, q *request) error {
+	ctx := q.r.Context()
+	n, up, ck, err := s.partTarget(ctx, q, wire.SSEOpUploadPart)
+	if err != nil {
 		return err
 	}
 	size, err := q.bodySize()
@@ -165,22 +176,8 @@ func (s *Server) storePart(ctx context.Context, up *meta.Upload, ck *customerKey
 func (s *Server) uploadPartCopy(w http.ResponseWriter, q *request) error {
 	ctx, cancel := context.WithCancel(q.r.Context())
 	defer cancel()
-	if _, err := s.bucketForWrite(ctx, q); err != nil {
-		return err
-	}
-	n, err := wire.ParsePartNumber(q.query.Get("partNumber"))
+	n, up, ck, err := s.partTarget(ctx, q, wire.SSEOpUploadPartCopy)
 	if err != nil {
-		return err
-	}
-	ck, err := s.partCustomer(q, wire.SSEOpUploadPartCopy)
-	if err != nil {
-		return err
-	}
-	up, err := s.upload(ctx, q)
-	if err != nil {
-		return err
-	}
-	if err := checkCustomer(up.SSE, ck.part, errSSECPartRequired, errSSECPartNotSSEC); err != nil {
 		return err
 	}
 	src, err := s.copySource(ctx, q)

@@ -174,6 +174,9 @@ func (s *Server) createBucket(w http.ResponseWriter, q *request) error {
 	if err != nil {
 		return err
 	}
+	if err := refuseGrantHeaders(q.r.Header); err != nil {
+		return err
+	}
 	b := meta.Bucket{Name: q.bucket, Owner: q.user.ID, ACL: meta.ACL{Canned: string(canned)}, Created: s.cfg.Now().UnixNano()}
 	if _, err := s.meta.Apply(ctx, &meta.CreateBucket{Bucket: b}); err != nil {
 		if errors.Is(err, meta.ErrBucketExists) {
@@ -230,6 +233,7 @@ func (s *Server) listObjects(w http.ResponseWriter, q *request) error {
 	if _, err := s.bucket(ctx, q, permRead); err != nil {
 		return err
 	}
+	w.Header().Set("x-cos-bucket-region", s.cfg.Region)
 	maxKeys, err := wire.ParseMaxKeys(q.query.Get("max-keys"), wire.ListMaxKeysMax)
 	if err != nil {
 		return err

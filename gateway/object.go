@@ -85,6 +85,12 @@ func (s *Server) parseObjectInput(q *request, b *meta.Bucket, op wire.SSEOp) (ob
 	if err != nil {
 		return in, err
 	}
+	if err := refuseGrantHeaders(h); err != nil {
+		return in, err
+	}
+	if err := checkTrafficLimit(h); err != nil {
+		return in, err
+	}
 	in.acl = meta.ACL{Canned: string(canned)}
 	sreq, err := wire.ParseSSE(h, op)
 	if err != nil {
@@ -126,6 +132,40 @@ func (s *Server) writeMode(req wire.SSERequest, b *meta.Bucket) (meta.SSEMode, e
 		}
 	}
 	return meta.ModeNone, nil
+}
+
+// Bounds of x-cos-traffic-limit in bit/s (cos-api.md 5.5).
+const (
+	trafficLimitMin = 819200
+	trafficLimitMax = 838860800
+)
+
+// checkTrafficLimit refuses an x-cos-traffic-limit outside the COS range. A valid
+// limit is accepted; the gateway does not throttle to it yet.
+func checkTrafficLimit(h http.Header) error {
+	v := h.Get("x-cos-traffic-limit")
+	if v == "" {
+		return nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < trafficLimitMin || n > trafficLimitMax {
+		return wire.Errorf(wire.ErrInvalidArgument, "x-cos-traffic-limit must be %d..%d bit/s", trafficLimitMin, trafficLimitMax)
+	}
+	return nil
+}
+
+// refuseGrantHeaders answers x-cos-grant-* / x-amz-grant-* on a write with
+// NotImplemented rather than dropping the grant silently (the client would believe
+// it shared the object). ACL bodies (PUT ?acl) and canned ACLs work.
+func refuseGrantHeaders(h http.Header) error {
+	for name := range h {
+		l := strings.ToLower(name)
+		if !strings.HasPrefix(l, "x-cos-grant-") && !strings.HasPrefix(l, "x-amz-grant-") {
+			continue
+		}
+		return wire.Errorf(wire.ErrNotImplemented, "x-cos-grant-* headers are not supported; use a canned ACL or PUT ?acl with a body")
+	}
+	return nil
 }
 
 // contentEncoding drops the aws-chunked transfer coding, which describes the request

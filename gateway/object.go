@@ -19,6 +19,7 @@ import (
 	"github.com/coffer-io/coffer/gateway/internal/auth"
 	"github.com/coffer-io/coffer/gateway/internal/pipeline"
 	"github.com/coffer-io/coffer/gateway/internal/wire"
+	"github.com/coffer-io/coffer/node"
 	"github.com/coffer-io/coffer/sse"
 )
 
@@ -265,6 +266,11 @@ func (s *Server) writeShards(ctx context.Context, sid meta.ID, part uint32, body
 		return stored{}, err
 	}
 	if len(res.Missing) > 0 {
+		for i, idx := range res.Missing {
+			if errors.Is(res.Faults[i], pipeline.ErrStalled) || errors.Is(res.Faults[i], node.ErrUnavailable) {
+				s.nodes.markDown(nodes[idx])
+			}
+		}
 		s.cfg.Logger.Warn("stored with missing shards", "shards_id", sid.String(), "missing", res.Missing)
 	}
 	return stored{
@@ -511,6 +517,20 @@ func (s *Server) readShards(ctx context.Context, w io.Writer, sid meta.ID, part 
 	for _, i := range l.Missing {
 		if i >= 0 && i < len(nodes) {
 			nodes[i] = ""
+		}
+	}
+	// Shards on nodes that just failed are treated as missing, as long as k others
+	// remain: parity is faster than waiting on a dead node again.
+	live := 0
+	for _, id := range nodes {
+		if id != "" {
+			live++
+		}
+	}
+	for i, id := range nodes {
+		if id != "" && live > l.K && s.nodes.isDown(id) {
+			nodes[i] = ""
+			live--
 		}
 	}
 	rep, err := s.pipe.Get(ctx, w, pipeline.GetRequest{

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -23,6 +24,11 @@ type Shards interface {
 // layoutTTL is how long a fetched cluster layout is used before it is read again.
 const layoutTTL = 10 * time.Second
 
+// downTTL is how long a storage node that just failed as unavailable (or stalled a
+// shard stream) is passed over: placement avoids it while enough others are up, and
+// reads treat its shards as missing instead of waiting on it again.
+const downTTL = 10 * time.Second
+
 // nodeSet knows the storage nodes of the cluster layout and keeps one pooled
 // node.Client per node. It implements Shards.
 type nodeSet struct {
@@ -34,10 +40,37 @@ type nodeSet struct {
 	layout  meta.ClusterLayout
 	fetched time.Time
 	clients map[string]*node.Client
+	down    map[string]time.Time // node id → when it failed
+}
+
+// markDown records that node id just failed as unavailable.
+func (n *nodeSet) markDown(id string) {
+	n.mu.Lock()
+	n.down[id] = n.now()
+	n.mu.Unlock()
+}
+
+// isDown reports whether node id failed within downTTL.
+func (n *nodeSet) isDown(id string) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	t, ok := n.down[id]
+	if ok && n.now().Sub(t) >= downTTL {
+		delete(n.down, id)
+		return false
+	}
+	return ok
+}
+
+// noteErr marks a node down when err says it could not be reached.
+func (n *nodeSet) noteErr(id string, err error) {
+	if errors.Is(err, node.ErrUnavailable) {
+		n.markDown(id)
+	}
 }
 
 func newNodeSet(m Meta, now func() time.Time, cfg node.ClientConfig) *nodeSet {
-	return &nodeSet{meta: m, now: now, cfg: cfg, clients: map[string]*node.Client{}}
+	return &nodeSet{meta: m, now: now, cfg: cfg, clients: map[string]*node.Client{}, down: map[string]time.Time{}}
 }
 
 // current returns the layout, reading it again when stale or when force is set.
@@ -79,9 +112,19 @@ func (n *nodeSet) place(ctx context.Context, vid meta.ID, shards int) ([]string,
 	if err != nil {
 		return nil, err
 	}
-	cands := make([]placement.Node, len(nodes))
-	for i, sn := range nodes {
-		cands[i] = placement.Node{ID: sn.ID, Zone: sn.Zone}
+	cands := make([]placement.Node, 0, len(nodes))
+	for _, sn := range nodes {
+		if !n.isDown(sn.ID) {
+			cands = append(cands, placement.Node{ID: sn.ID, Zone: sn.Zone})
+		}
+	}
+	if len(cands) < shards {
+		// Too few healthy nodes to avoid the failed ones: place over all of them; the
+		// shards on failed nodes are recorded missing if they fail again.
+		cands = cands[:0]
+		for _, sn := range nodes {
+			cands = append(cands, placement.Node{ID: sn.ID, Zone: sn.Zone})
+		}
 	}
 	ids, err := placement.Place(make([]string, 0, shards), vid, shards, cands)
 	if err != nil {
@@ -123,7 +166,9 @@ func (n *nodeSet) Put(ctx context.Context, nodeID string, id node.ShardID, size 
 	if err != nil {
 		return err
 	}
-	return c.Put(ctx, id, size, r)
+	err = c.Put(ctx, id, size, r)
+	n.noteErr(nodeID, err)
+	return err
 }
 
 func (n *nodeSet) Get(ctx context.Context, nodeID string, id node.ShardID, off, size int64) (io.ReadCloser, error) {
@@ -131,7 +176,9 @@ func (n *nodeSet) Get(ctx context.Context, nodeID string, id node.ShardID, off, 
 	if err != nil {
 		return nil, err
 	}
-	return c.Get(ctx, id, off, size)
+	rc, err := c.Get(ctx, id, off, size)
+	n.noteErr(nodeID, err)
+	return rc, err
 }
 
 func (n *nodeSet) Delete(ctx context.Context, nodeID string, id node.ShardID) error {

@@ -30,6 +30,7 @@ import (
 	"hash/crc64"
 	"io"
 	"sync"
+	"time"
 
 	"github.com/coffer-io/coffer/erasure"
 	"github.com/coffer-io/coffer/node"
@@ -58,11 +59,22 @@ type Shards interface {
 	Get(ctx context.Context, nodeID string, id node.ShardID, off, n int64) (io.ReadCloser, error)
 }
 
+// DefaultStallTimeout is how long one shard's stream may refuse to take a frame
+// before the shard is given up (and recorded missing) so the others can go on.
+const DefaultStallTimeout = 5 * time.Second
+
+// ErrStalled marks a shard dropped because its node stopped taking bytes or did not
+// confirm within the stall timeout.
+var ErrStalled = errors.New("pipeline: shard stream stalled")
+
 // Pipeline runs the PUT and GET data paths for one erasure geometry.
 type Pipeline struct {
 	codec  *erasure.Codec
 	shards Shards
 	quorum int
+	// stall bounds how long one frame write to a shard stream may block; a node that
+	// stops reading (partitioned, overloaded) must not stall the whole PUT.
+	stall  time.Duration
 	encs   sync.Pool // *sse.Encrypter
 	codecs sync.Map  // erasure.Geometry → *erasure.Codec, for objects of other geometries
 }
@@ -78,7 +90,15 @@ func New(codec *erasure.Codec, shards Shards, writeQuorum int) (*Pipeline, error
 	if writeQuorum > g.TotalShards() {
 		return nil, fmt.Errorf("%w: write quorum %d exceeds %d shards", ErrInvalid, writeQuorum, g.TotalShards())
 	}
-	return &Pipeline{codec: codec, shards: shards, quorum: writeQuorum}, nil
+	return &Pipeline{codec: codec, shards: shards, quorum: writeQuorum, stall: DefaultStallTimeout}, nil
+}
+
+// SetStallTimeout changes how long a shard stream may block a frame write before the
+// shard is dropped (DefaultStallTimeout); d ≤ 0 keeps the default. Call before use.
+func (p *Pipeline) SetStallTimeout(d time.Duration) {
+	if d > 0 {
+		p.stall = d
+	}
 }
 
 // Geometry returns the erasure geometry of the pipeline.
@@ -169,19 +189,31 @@ func (p *Pipeline) Put(ctx context.Context, req PutRequest) (PutResult, error) {
 	outs := make([]*shardOut, n)
 	writers := make([]io.Writer, n)
 	var wg sync.WaitGroup
+	finished := make(chan struct{}, n)
 	for i := range outs {
 		pr, pw := io.Pipe()
+		shardCtx, shardCancel := context.WithCancel(ctx)
 		o := &shardOut{pw: pw}
+		// A write that blocks longer than the stall timeout fails the pipe, which
+		// unblocks the encoder, and cancels this shard's upload.
+		o.stall = time.AfterFunc(time.Hour, func() {
+			pr.CloseWithError(ErrStalled)
+			shardCancel()
+		})
+		o.stall.Stop()
+		o.timeout = p.stall
 		outs[i] = o
 		writers[i] = o
 		id := node.ShardID{Version: req.VersionID, Part: req.Part, Index: uint16(i)}
 		wg.Add(1)
 		go func(nodeID string) {
 			defer wg.Done()
-			err := p.shards.Put(ctx, nodeID, id, shardSize, pr)
+			defer shardCancel()
+			err := p.shards.Put(shardCtx, nodeID, id, shardSize, pr)
 			// Unblock the encoder if the node stopped reading early.
 			pr.CloseWithError(errShardDone(err))
 			o.finish(err)
+			finished <- struct{}{}
 		}(req.Nodes[i])
 	}
 
@@ -206,6 +238,11 @@ func (p *Pipeline) Put(ctx context.Context, req PutRequest) (PutResult, error) {
 	}
 	if encErr != nil {
 		cancel()
+	} else {
+		// Every byte is sent; give the slowest shards the stall timeout to confirm,
+		// then drop those still pending once the write quorum is in, so one slow
+		// or partitioned node does not hold the PUT.
+		p.awaitQuorum(outs, finished, cancel)
 	}
 	wg.Wait()
 	if encErr != nil {
@@ -223,6 +260,35 @@ func (p *Pipeline) Put(ctx context.Context, req PutRequest) (PutResult, error) {
 		return PutResult{}, fmt.Errorf("%w: stored %d of %d shards, need %d: %w", ErrQuorum, stored, n, p.quorum, errors.Join(res.Faults...))
 	}
 	return res, nil
+}
+
+// awaitQuorum waits for every shard upload to finish (one receive on finished per
+// upload), or — once the stall timeout has passed with at least the write quorum
+// stored — cancels the rest.
+func (p *Pipeline) awaitQuorum(outs []*shardOut, finished <-chan struct{}, cancel context.CancelFunc) {
+	deadline := time.NewTimer(p.stall)
+	defer deadline.Stop()
+	expired := false
+	for done := 0; done < len(outs); {
+		if expired {
+			ok := 0
+			for _, o := range outs {
+				if o.finished() && o.result() == nil {
+					ok++
+				}
+			}
+			if ok >= p.quorum {
+				cancel()
+				return
+			}
+		}
+		select {
+		case <-finished:
+			done++
+		case <-deadline.C:
+			expired = true
+		}
+	}
 }
 
 // unwrapShardErr turns the encoder's report of a failed source read back into the
@@ -246,7 +312,9 @@ func errShardDone(err error) error {
 // shardOut is one shard's stream to its node. A write to a failed shard is dropped so
 // the encoder carries on for the other shards; the failure is reported by result.
 type shardOut struct {
-	pw *io.PipeWriter
+	pw      *io.PipeWriter
+	stall   *time.Timer // fires when one write blocks longer than timeout
+	timeout time.Duration
 
 	mu     sync.Mutex
 	failed bool  // a write failed: drop everything after
@@ -261,7 +329,10 @@ func (o *shardOut) Write(b []byte) (int, error) {
 	if failed {
 		return len(b), nil
 	}
-	if _, err := o.pw.Write(b); err != nil {
+	o.stall.Reset(o.timeout)
+	_, err := o.pw.Write(b)
+	o.stall.Stop()
+	if err != nil {
 		o.mu.Lock()
 		o.failed = true
 		o.mu.Unlock()
@@ -275,6 +346,12 @@ func (o *shardOut) finish(err error) {
 	o.mu.Unlock()
 }
 
+func (o *shardOut) finished() bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.done
+}
+
 func (o *shardOut) result() error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -282,7 +359,7 @@ func (o *shardOut) result() error {
 		return o.err
 	}
 	if o.failed {
-		return errors.New("pipeline: shard stream failed")
+		return ErrStalled
 	}
 	return nil
 }

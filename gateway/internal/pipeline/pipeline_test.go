@@ -12,6 +12,7 @@ import (
 	mrand "math/rand/v2"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/coffer-io/coffer/erasure"
 	"github.com/coffer-io/coffer/node"
@@ -327,4 +328,56 @@ func (discardShards) Put(ctx context.Context, nodeID string, id node.ShardID, si
 
 func (discardShards) Get(ctx context.Context, nodeID string, id node.ShardID, off, n int64) (io.ReadCloser, error) {
 	return nil, node.ErrNotFound
+}
+
+// stallShards wraps memShards: the stalled node stops reading after its first
+// bytes (stallRead) or takes every byte but never answers (stallAck), until the
+// upload's context ends, as a partitioned node would.
+type stallShards struct {
+	*memShards
+	node      string
+	stallRead bool
+}
+
+func (s stallShards) Put(ctx context.Context, nodeID string, id node.ShardID, size int64, r io.Reader) error {
+	if nodeID != s.node {
+		return s.memShards.Put(ctx, nodeID, id, size, r)
+	}
+	if s.stallRead {
+		io.CopyN(io.Discard, r, 100)
+	} else {
+		io.Copy(io.Discard, r)
+	}
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// A node that stops reading, or never acknowledges, costs the PUT at most the stall
+// timeout; the shard is recorded missing and the object reads back.
+func TestPutDropsStalledShard(t *testing.T) {
+	for _, stallRead := range []bool{true, false} {
+		ms := newMemShards()
+		p := newPipeline(t, testGeometry, stallShards{memShards: ms, node: "n3", stallRead: stallRead})
+		p.SetStallTimeout(200 * time.Millisecond)
+		data := make([]byte, 3*int(testGeometry.StripeSize())+5)
+		rand.Read(data)
+		req := PutRequest{Body: bytes.NewReader(data), Size: int64(len(data)), Nodes: nodes(6)}
+		rand.Read(req.Key[:])
+		start := time.Now()
+		res, err := p.Put(context.Background(), req)
+		if err != nil {
+			t.Fatalf("stallRead=%v: %v", stallRead, err)
+		}
+		if took := time.Since(start); took > 5*time.Second {
+			t.Errorf("stallRead=%v: PUT took %v", stallRead, took)
+		}
+		if len(res.Missing) != 1 || res.Missing[0] != 3 {
+			t.Fatalf("stallRead=%v: missing %v, want [3]", stallRead, res.Missing)
+		}
+		s := stored{req: req, data: data, res: res}
+		got, _, err := s.get(t, newPipeline(t, testGeometry, ms), 0, req.Size)
+		if err != nil || !bytes.Equal(got, data) {
+			t.Fatalf("stallRead=%v: read back: %v", stallRead, err)
+		}
+	}
 }

@@ -519,7 +519,9 @@ func tryOnce(ctx context.Context, timeout time.Duration, fn func(context.Context
 // unavailable is the error for a request that ran out of time while retrying.
 func unavailable(ctx context.Context, last error) error {
 	if last == nil {
-		last = errNoLeader
+		// No attempt failed: the caller's context ended before one could be made
+		// (it does not mean no leader was known).
+		return fmt.Errorf("%w (%w before any attempt)", ErrUnavailable, context.Cause(ctx))
 	}
 	return fmt.Errorf("%w (%w; last error: %v)", ErrUnavailable, context.Cause(ctx), last)
 }

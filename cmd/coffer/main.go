@@ -8,7 +8,8 @@
 //	                (own data dirs, shard RPC over mutual TLS on loopback), 1 gateway
 //	                (erasure 4+2) on HTTP and HTTPS; secrets generated on first start
 //	coffer server   any mix of the roles meta, storage and gateway in one process
-//	coffer admin    operator commands (init-cluster)
+//	coffer admin    operator commands (init-cluster, kms, keys)
+//	coffer probe    health check for images without a shell (compose, Kubernetes exec)
 //	coffer version  the build's version
 //
 // Settings: every option of dev, server and admin has one name used three ways —
@@ -69,7 +70,8 @@ const usage = `usage: coffer <command> [flags]
 commands:
   dev      run a whole cluster (1 meta voter, 6 storage nodes, 1 gateway) in one process
   server   run the given roles (meta, storage, gateway) as one process
-  admin    operator commands (init-cluster)
+  admin    operator commands (init-cluster, kms, keys)
+  probe    health check: exit 0 if an http(s) URL answers 2xx or a tcp:// address accepts
   version  print the version
 
 Run "coffer <command> -h" for a command's flags.
@@ -98,6 +100,8 @@ func run(ctx context.Context, args []string, lookup env, stdout, stderr io.Write
 		err = serverMain(ctx, args[1:], lookup, stderr)
 	case "admin":
 		err = runAdmin(args[1:], lookup, stdout, stderr)
+	case "probe":
+		err = probeMain(ctx, args[1:], stdout)
 	default:
 		fmt.Fprintf(stderr, "coffer: unknown command %q\n\n%s", args[0], usage)
 		return 2

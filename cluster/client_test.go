@@ -298,7 +298,16 @@ func TestWholeClusterRestartKeepsData(t *testing.T) {
 		c.Restart(i)
 	}
 	li := c.WaitLeader()
-	c.WaitApplied(lagging, c.Node(li).AppliedIndex())
+	// A linearizable read makes the new leader apply everything committed before its
+	// term; then every voter (not only the lagging one) must reach that index before
+	// its stale, local read can be compared.
+	if _, err := c.Client().Stats(ctx, cluster.ReadOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	applied := c.Node(li).AppliedIndex()
+	for i := range c.Size() {
+		c.WaitApplied(i, applied)
+	}
 	for i := range c.Size() {
 		page, err := c.Node(i).Client().ListObjects(ctx, "keep", meta.ListObjectsOptions{}, cluster.ReadOptions{Stale: true})
 		if err != nil || len(page.Objects) != 40 {

@@ -403,21 +403,23 @@ func (s *Server) getObject(w http.ResponseWriter, q *request) error {
 	if !partial {
 		off, n = 0, v.Size
 	}
-	setObjectHeaders(h, q, v, modified)
-	setCustomerEcho(h, q, ck)
-	overrides.Apply(h)
-	h.Set("Content-Length", strconv.FormatInt(n, 10))
+	// The object's headers are staged and reach the response only together with its
+	// status line, so an error response never carries them.
+	oh := make(http.Header)
+	setObjectHeaders(oh, q, v, modified)
+	setCustomerEcho(oh, q, ck)
+	overrides.Apply(oh)
+	oh.Set("Content-Length", strconv.FormatInt(n, 10))
 	status := http.StatusOK
 	if partial {
-		h.Set("Content-Range", wire.ContentRange(off, n, v.Size))
+		oh.Set("Content-Range", wire.ContentRange(off, n, v.Size))
 		status = http.StatusPartialContent
 	}
+	lw := &lazyStatus{w: w, status: status, header: oh}
 	if q.r.Method == http.MethodHead {
-		w.WriteHeader(status)
+		lw.flush()
 		return nil
 	}
-	// Resolve the key before the status line goes out, so a key failure is a proper
-	// error response.
 	dek, err := s.openDataKey(ctx, v.Bucket, v.Key, v.VersionID, v.SSE, ck)
 	if err != nil {
 		return err
@@ -425,24 +427,19 @@ func (s *Server) getObject(w http.ResponseWriter, q *request) error {
 	// The status line goes out with the first plaintext byte: a read that fails
 	// before any byte is ready (too many shards lost, a corrupt stream) still gets a
 	// proper error response instead of a dropped connection.
-	lw := &lazyStatus{w: w, status: status}
 	if err := s.readObject(ctx, lw, v, dek, off, n); err != nil {
-		if !lw.sent {
-			// Drop the object headers set above; the error response sets its own.
-			for _, k := range []string{"Content-Length", "Content-Range", "ETag", "Last-Modified", "Content-Type", "x-cos-hash-crc64ecma", "Accept-Ranges"} {
-				w.Header().Del(k)
-			}
-		}
 		return err
 	}
 	lw.flush()
 	return nil
 }
 
-// lazyStatus writes the status line just before the first body byte.
+// lazyStatus writes the staged headers and the status line just before the first
+// body byte (or at flush).
 type lazyStatus struct {
 	w      http.ResponseWriter
 	status int
+	header http.Header
 	sent   bool
 }
 
@@ -454,6 +451,10 @@ func (l *lazyStatus) Write(b []byte) (int, error) {
 func (l *lazyStatus) flush() {
 	if !l.sent {
 		l.sent = true
+		h := l.w.Header()
+		for k, v := range l.header {
+			h[k] = v
+		}
 		l.w.WriteHeader(l.status)
 	}
 }

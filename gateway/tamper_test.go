@@ -154,6 +154,12 @@ func (x *tamper) get(key string, want []byte) bool {
 		if resp.StatusCode < http.StatusInternalServerError {
 			x.t.Errorf("GET %s failed with %d, want a server error: %v", key, resp.StatusCode, err)
 		}
+		// An error response carries none of the object's headers.
+		for _, h := range []string{"ETag", "x-cos-hash-crc64ecma", "Content-Range", "Last-Modified"} {
+			if v := resp.Header.Get(h); v != "" {
+				x.t.Errorf("GET %s error response carries %s: %q", key, h, v)
+			}
+		}
 		x.t.Logf("GET %s: %d", key, resp.StatusCode)
 		return false
 	}

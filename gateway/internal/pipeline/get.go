@@ -121,19 +121,17 @@ func (h *headerBuf) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// codecFor returns the codec of an object's geometry; erasure.New shares one codec
+// per geometry, so objects stored under an older default cost nothing extra.
 func (p *Pipeline) codecFor(g erasure.Geometry) (*erasure.Codec, error) {
 	if g == p.codec.Geometry() {
 		return p.codec, nil
-	}
-	if c, ok := p.codecs.Load(g); ok {
-		return c.(*erasure.Codec), nil
 	}
 	c, err := erasure.New(g)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
-	actual, _ := p.codecs.LoadOrStore(g, c)
-	return actual.(*erasure.Codec), nil
+	return c, nil
 }
 
 // readSource is an erasure.Source over shard readers that must be closed.

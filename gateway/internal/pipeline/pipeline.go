@@ -74,9 +74,8 @@ type Pipeline struct {
 	quorum int
 	// stall bounds how long one frame write to a shard stream may block; a node that
 	// stops reading (partitioned, overloaded) must not stall the whole PUT.
-	stall  time.Duration
-	encs   sync.Pool // *sse.Encrypter
-	codecs sync.Map  // erasure.Geometry → *erasure.Codec, for objects of other geometries
+	stall time.Duration
+	encs  sync.Pool // *sse.Encrypter
 }
 
 // New returns a pipeline for codec's geometry writing through shards. writeQuorum is
